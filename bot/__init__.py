@@ -1,0 +1,1 @@
+"""A Telegram bot about magnesium and nerve health."""

@@ -1,0 +1,58 @@
+"""`python -m bot [run|console]`: settings from the environment, then poll or open the console."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.config import Settings
+from bot.content import ContentError
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr; keep the HTTP client quiet so the token (in its URLs) never appears."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for name in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # PTB logs the API URL (with the token) at DEBUG.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bot: long polling with a token, the offline console without one."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument(
+        "mode",
+        nargs="?",
+        choices=("run", "console"),
+        help="run: long polling (needs TELEGRAM_BOT_TOKEN); console: offline chat in the terminal",
+    )
+    args = parser.parse_args(argv)
+    settings = Settings()
+    mode = args.mode or ("run" if settings.telegram_bot_token else "console")
+    setup_logging(settings.log_level if mode == "run" else "WARNING")
+    try:
+        if mode == "console":
+            from bot.console import run_console
+
+            return run_console(settings)
+        if settings.telegram_bot_token is None:
+            print("TELEGRAM_BOT_TOKEN is not set; run `python -m bot console` to try offline.")
+            return 2
+        from bot.app import build_application
+
+        app = build_application(settings)
+        app.run_polling(drop_pending_updates=False)
+        return 0
+    except ContentError as exc:
+        print(f"Content error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

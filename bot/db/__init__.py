@@ -1,0 +1,1 @@
+"""Storage: models, the engine and sessions, repositories."""

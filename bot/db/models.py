@@ -1,0 +1,115 @@
+"""Database models. Portable types only; Telegram ids are BigInteger."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db.base import Base, UTCDateTime
+
+
+class User(Base):
+    """A person who has talked to the bot."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    first_name: Mapped[str] = mapped_column(String(128), default="")
+    language: Mapped[str | None] = mapped_column(String(16))
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name
+    age: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(1))  # "m" / "f"
+    life_stage: Mapped[str | None] = mapped_column(String(16))  # pregnant / lactating
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 403 from Telegram
+
+
+class TipSubscription(Base):
+    """The daily tip for one user, and their place in their own shuffled tip order."""
+
+    __tablename__ = "tip_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    local_time: Mapped[str] = mapped_column(String(5), default="09:00")  # HH:MM in user's zone
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_due_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    rotation: Mapped[str] = mapped_column(Text, default="")  # tip ids, comma-separated
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Reminder(Base):
+    """A daily supplement reminder at a local time."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(200), default="")
+    local_time: Mapped[str] = mapped_column(String(5))  # HH:MM in user's zone
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: paused
+    next_due_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """One scheduled message: claimed -> sending -> sent | blocked | failed | expired | unknown.
+
+    A snooze is a delivery of kind "snooze" created in status "scheduled" with its own due time;
+    its item_id is the delivery it snoozes, so a repeated press cannot schedule it twice.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("kind", "item_id", "local_date"),
+        Index("ix_deliveries_status_due_utc", "status", "due_utc"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # tip / reminder / snooze
+    item_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    local_date: Mapped[date] = mapped_column(Date)
+    due_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    reminder_id: Mapped[int | None] = mapped_column(Integer, index=True)  # reminder / snooze
+    payload: Mapped[str] = mapped_column(Text, default="")  # tip id or reminder label
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Dose(Base):
+    """What the user did with one reminder message: taken, skipped or snoozed."""
+
+    __tablename__ = "doses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("reminders.id", ondelete="CASCADE"), index=True
+    )
+    delivery_id: Mapped[int] = mapped_column(Integer, unique=True)  # one answer per message
+    local_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    at_utc: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,24 @@
+"""Every feature, registered in order. Order matters: first match wins, catch-alls last."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.handlers import errors, fallback, start
+
+Hook = Callable[[Any], Awaitable[None]]
+
+# Each feature module exports register(app). The fallback (unknown commands, free text) is last.
+FEATURES = (start, fallback)
+
+# Background work started after the schema is ready, stopped before the engine closes.
+STARTUP_HOOKS: list[Hook] = []
+SHUTDOWN_HOOKS: list[Hook] = []
+
+
+def register_all(app: Any) -> None:
+    """Register every feature in order, then the error handler."""
+    for feature in FEATURES:
+        feature.register(app)
+    app.add_error_handler(errors.error_handler)

@@ -1,0 +1,42 @@
+"""Catch-alls: unknown commands and free text. Registered last."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import MessageHandler, filters
+
+from bot.context import BotApp, BotContext
+from bot.handlers.common import message_of
+from bot.render import reply
+
+# Features may offer to handle free text (e.g. a food name); each returns True when it answered.
+TextHandler = Callable[[Update, BotContext, str], Awaitable[bool]]
+TEXT_HANDLERS: list[TextHandler] = []
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Say the command is unknown and point to /help."""
+    message = message_of(update)
+    text = message.text or message.caption or ""
+    name = text.split()[0].split("@")[0] if text.split() else "/"
+    await reply(message, context.content.texts.get("fallback.unknown_command", command=name[:64]))
+
+
+async def free_text(update: Update, context: BotContext) -> None:
+    """Offer free text to the features (a food name is looked up), else point to /help."""
+    message = message_of(update)
+    text = (message.text or "").strip()
+    if text:
+        for handler in TEXT_HANDLERS:
+            if await handler(update, context, text):
+                return
+    await reply(message, context.content.texts.raw("fallback.text"))
+
+
+def register(app: BotApp) -> None:
+    """Register the catch-alls (must be last)."""
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, free_text))
+    app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, free_text))

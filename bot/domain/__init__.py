@@ -1,0 +1,1 @@
+"""Pure domain logic: scheduling, parsing, time zones, tip rotation and adherence."""

@@ -91,6 +91,13 @@ class Food(Sourced):
     per_100g_source: tuple[str, ...] = ()
     per_100g_verification: str = ""
     note: str = ""
+    # What mg_per_100g describes when it is not the food as served (e.g. "dry, uncooked black
+    # beans"). Then serving_g is the weight of that food holding one serving's magnesium.
+    per_100g_basis: str = ""
+    # False: the sources give no gram weight or per-100 g figure for this food; serving_g and
+    # mg_per_100g are placeholders (100 g = one serving) and must not be shown or used for
+    # "/food X 50g" answers. Answer with the per-serving figure instead.
+    grams_known: bool = True
 
     @property
     def dv_percent(self) -> int:
@@ -147,8 +154,8 @@ class UpperLimit(Sourced):
     """A Tolerable Upper Intake Level row for supplemental magnesium."""
 
     age_from: int  # years, inclusive
-    age_to: int | None  # years, inclusive; None means no upper bound
-    mg: int | None  # None: not established (infants)
+    age_to: int | None = None  # years, inclusive; None (key left out) means no upper bound
+    mg: int | None = None  # None (key left out): not established (infants)
     label: str = ""
 
 
@@ -169,7 +176,9 @@ class RdaRow(Sourced):
 
     label: str
     age_from_months: int  # inclusive
-    age_to_months: int | None  # exclusive; None means no upper bound
+    # Exclusive; None (key left out: TOML has no null) means no upper bound. Keyword-only so
+    # it can have a default without reordering the fields.
+    age_to_months: int | None = field(default=None, kw_only=True)
     male: int
     female: int
     pregnancy: int | None = None
@@ -220,7 +229,7 @@ class Texts:
         """Fill a template. Values are HTML-escaped: replies are sent as HTML."""
         template = self.templates[key]
         return template.format_map(
-            {k: html.escape(str(v), quote=False) for k, v in values.items()}
+            {k: html.escape(str(v)) for k, v in values.items()}
         )
 
     def raw(self, key: str, /) -> str:

@@ -42,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_console(settings)
         if settings.telegram_bot_token is None:
-            print("TELEGRAM_BOT_TOKEN is not set; run `python -m bot console` to try offline.")
+            print(
+                "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and set it (or put it"
+                " in .env), or run `python -m bot console` to try the bot offline.",
+                file=sys.stderr,
+            )
             return 2
         from bot.app import build_application
 

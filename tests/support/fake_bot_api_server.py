@@ -1,0 +1,398 @@
+"""A fake Telegram Bot API over real HTTP, for end-to-end tests of `python -m bot`.
+
+Written from the Bot API documentation, independently of `bot.fake_api`, so it checks the bot
+(PTB's HTTP client, our base URL handling, form-encoded parameters) against the API itself.
+Stdlib only: an `http.server` in a thread, bound to 127.0.0.1 on a free port.
+
+    with FakeBotApiServer(token="123:ABC") as server:
+        ... start the bot with TELEGRAM_BASE_URL=server.base_url ...
+        server.push_message("/start")
+        reply = server.wait_for_message(lambda m: "Hi" in m["plain"], timeout=20)
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+BOT_USER = {
+    "id": 123,
+    "is_bot": True,
+    "first_name": "Test Bot",
+    "username": "test_magnesium_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+USER_ID = 7001
+TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a"}
+TAGS |= {"code", "pre", "blockquote", "tg-emoji"}
+ENTITIES = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
+
+Record = dict[str, Any]
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status and Telegram's description."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+class _HtmlCheck(HTMLParser):
+    """Rejects what Telegram's HTML parse mode rejects: unknown or unbalanced tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in TAGS:
+            raise ApiError(
+                400, f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}"'
+            )
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            raise ApiError(400, f'Bad Request: can\'t parse entities: Unexpected end tag "{tag}"')
+
+
+def plain_text(text: str, parse_mode: str | None) -> str:
+    """Return the text a client shows: HTML checked, tags removed, entities decoded."""
+    if (parse_mode or "").upper() != "HTML":
+        return text
+    if ENTITIES.search(text):
+        raise ApiError(400, "Bad Request: can't parse entities: unsupported entity or bare '&'")
+    checker = _HtmlCheck()
+    checker.feed(text)
+    checker.close()
+    if checker.open:
+        raise ApiError(400, f"Bad Request: can't parse entities: unclosed <{checker.open[-1]}>")
+    return html.unescape(re.sub(r"<[^>]*>", "", text))
+
+
+def decode_param(value: str) -> Any:
+    """Decode a form value: PTB JSON-encodes objects and lists, other values stay strings."""
+    if value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class FakeBotApiServer:
+    """The state and HTTP front of a fake Bot API; thread-safe; a context manager."""
+
+    def __init__(self, token: str = "123:ABC") -> None:
+        self.token = token
+        self.calls: list[tuple[str, Record]] = []
+        self.messages: list[Record] = []  # every sendMessage and editMessageText, in order
+        self.current: dict[tuple[int, int], Record] = {}  # (chat, message id) -> latest state
+        self.commands: list[Record] = []
+        self.bad_token_requests = 0
+        self._updates: list[Record] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._cond = threading.Condition()
+        self._closed = False
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.api = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,))
+        self._thread.daemon = True
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """PTB's form of the base URL: the token is appended to it."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def start(self) -> FakeBotApiServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()  # release held getUpdates
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeBotApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the test side -------------------------------------------------------------------------
+
+    def push_update(self, update: Record) -> int:
+        """Queue an update for getUpdates; return its update_id (assigned when missing)."""
+        with self._cond:
+            update = {"update_id": next(self._update_ids), **update}
+            self._updates.append(update)
+            self._cond.notify_all()
+        return int(update["update_id"])
+
+    def push_message(self, text: str, *, user_id: int = USER_ID, first_name: str = "Ada") -> int:
+        """Queue a private text message from a user (a command when it starts with '/')."""
+        message: Record = {
+            "message_id": 10_000 + next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": first_name},
+            "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+            "text": text,
+        }
+        if text.startswith("/"):
+            length = len(text.split()[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self.push_update({"message": message})
+
+    def push_callback(self, data: str, message_id: int, *, user_id: int = USER_ID) -> int:
+        """Queue a button press on a message the bot sent."""
+        shown = self.current.get((user_id, message_id), {})
+        query = {
+            "id": f"cq{next(self._update_ids)}",
+            "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
+            "chat_instance": "e2e",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private", "first_name": "Ada"},
+                "from": BOT_USER,
+                "text": shown.get("plain", "…"),
+            },
+        }
+        return self.push_update({"callback_query": query})
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+        """Wait until predicate() returns something truthy; return it or fail after timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not (result := predicate()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    sent = [m["plain"][:80] for m in self.messages]
+                    raise AssertionError(f"timed out waiting for {what}; messages: {sent}")
+                self._cond.wait(left)
+            return result
+
+    def wait_for_message(self, predicate: Callable[[Record], bool], timeout: float = 10) -> Record:
+        """Return the first message sent or edited that matches `predicate` (waits for it)."""
+        return self.wait_for(
+            lambda: next((m for m in self.messages if predicate(m)), None), timeout, "a message"
+        )
+
+    def wait_for_call(self, method: str, timeout: float = 10) -> Record:
+        """Return the parameters of the first call of `method` (waits for it)."""
+        return self.wait_for(
+            lambda: next((p for m, p in self.calls if m == method), None), timeout, method
+        )
+
+    # -- the Bot API side ----------------------------------------------------------------------
+
+    def handle(self, method: str, params: Record) -> Any:
+        """Answer one call (the result), or raise ApiError."""
+        with self._cond:
+            self.calls.append((method, params))
+            self._cond.notify_all()
+        if method.lower() == "getupdates":
+            return self._get_updates(params)
+        answer = getattr(self, f"_m_{method.lower()}", None)
+        if answer is None:
+            raise ApiError(404, "Not Found")
+        with self._cond:
+            result = answer(params)
+            self._cond.notify_all()
+            return result
+
+    def _get_updates(self, params: Record) -> list[Record]:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 50)
+        with self._cond:
+            if offset > 0:  # confirms every update before it
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return list(self._updates[:limit])
+
+    def _m_getme(self, params: Record) -> Any:
+        return BOT_USER
+
+    def _m_deletewebhook(self, params: Record) -> Any:
+        return True
+
+    def _m_setmycommands(self, params: Record) -> Any:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise ApiError(400, "Bad Request: commands must be a list")
+        for command in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command", ""))):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command.get("description", ""))) <= 256:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands = commands
+        return True
+
+    def _m_answercallbackquery(self, params: Record) -> Any:
+        if not params.get("callback_query_id"):
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired")
+        return True
+
+    def _m_sendchataction(self, params: Record) -> Any:
+        return True
+
+    def _m_sendmessage(self, params: Record) -> Any:
+        chat_id = self._chat_id(params)
+        text = str(params.get("text") or "")
+        plain = plain_text(text, params.get("parse_mode"))
+        if not plain.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(plain.encode("utf-16-le")) // 2 > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        record: Record = {
+            "method": "sendMessage",
+            "chat_id": chat_id,
+            "message_id": next(self._message_ids),
+            "text": text,
+            "plain": plain,
+            "reply_markup": params.get("reply_markup"),
+        }
+        self.messages.append(record)
+        self.current[(chat_id, record["message_id"])] = record
+        return self._message(record)
+
+    def _m_editmessagetext(self, params: Record) -> Any:
+        chat_id = self._chat_id(params)
+        old = self.current.get((chat_id, int(params.get("message_id") or 0)))
+        if old is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        text = str(params.get("text") or "")
+        plain = plain_text(text, params.get("parse_mode"))
+        markup = params.get("reply_markup")
+        if (text, markup) == (old["text"], old["reply_markup"]):
+            raise ApiError(400, "Bad Request: message is not modified")
+        record = {**old, "method": "editMessageText", "text": text, "plain": plain}
+        record["reply_markup"] = markup
+        self.messages.append(record)
+        self.current[(chat_id, record["message_id"])] = record
+        return self._message(record)
+
+    def _m_editmessagereplymarkup(self, params: Record) -> Any:
+        chat_id = self._chat_id(params)
+        old = self.current.get((chat_id, int(params.get("message_id") or 0)))
+        if old is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        record = {**old, "method": "editMessageReplyMarkup"}
+        record["reply_markup"] = params.get("reply_markup")
+        self.current[(chat_id, record["message_id"])] = record
+        return self._message(record)
+
+    @staticmethod
+    def _chat_id(params: Record) -> int:
+        try:
+            return int(params["chat_id"])
+        except (KeyError, TypeError, ValueError):
+            raise ApiError(400, "Bad Request: chat not found") from None
+
+    @staticmethod
+    def _message(record: Record) -> Record:
+        message = {
+            "message_id": record["message_id"],
+            "from": BOT_USER,
+            "chat": {"id": record["chat_id"], "type": "private", "first_name": "Ada"},
+            "date": int(time.time()),
+            "text": record["plain"],
+        }
+        if record.get("reply_markup"):
+            message["reply_markup"] = record["reply_markup"]
+        if record["method"] != "sendMessage":
+            message["edit_date"] = int(time.time())
+        return message
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    api: FakeBotApiServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when the bot drops a connection (e.g. a cancelled long poll)."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log (the path holds the token)."""
+
+    def _answer(self) -> None:
+        api = self.server.api
+        url = urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        match = re.fullmatch(r"/bot([^/]+)/(\w+)", url.path)
+        try:
+            if match is None:
+                raise ApiError(404, "Not Found")
+            if match[1] != api.token:
+                api.bad_token_requests += 1
+                raise ApiError(401, "Unauthorized")
+            params: Record = {k: decode_param(v) for k, v in parse_qsl(url.query)}
+            params.update(self._params(body))
+            status, answer = 200, {"ok": True, "result": api.handle(match[2], params)}
+        except ApiError as exc:
+            status = exc.code
+            answer = {"ok": False, "error_code": exc.code, "description": exc.description}
+        data = json.dumps(answer).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the bot went away while we held the request
+            self.close_connection = True
+
+    def _params(self, body: bytes) -> Record:
+        if not body:
+            return {}
+        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if kind == "application/json":
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise ApiError(400, "Bad Request: invalid JSON") from None
+            if not isinstance(data, dict):
+                raise ApiError(400, "Bad Request: parameters must be an object")
+            return data
+        if kind == "application/x-www-form-urlencoded":
+            pairs = parse_qsl(body.decode(), keep_blank_values=True)
+            return {k: decode_param(v) for k, v in pairs}
+        raise ApiError(400, f"Bad Request: unsupported content type {kind!r}")

@@ -1,0 +1,160 @@
+"""End to end: `python -m bot` as a real process, long-polling a fake Bot API over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.fake_bot_api_server import FakeBotApiServer
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123:ABC"
+STARTUP = 30.0  # seconds: a cold interpreter, imports and migrations (usually about 1 s)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotApiServer]:
+    with FakeBotApiServer(TOKEN) as fake:
+        yield fake
+
+
+def bot_env(base_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "DATABASE_", "CONSOLE_")) and "proxy" not in k.lower()
+    }
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=base_url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'e2e.sqlite3'}",
+        LOG_LEVEL="DEBUG",  # the most talkative level: the token must not appear even here
+        NO_PROXY="127.0.0.1,localhost",
+        PYTHONIOENCODING="utf-8",
+    )
+    return env
+
+
+@pytest.mark.parametrize(
+    ("suffix", "stop_signal"),
+    [("/bot", signal.SIGTERM), ("", signal.SIGINT)],
+    ids=["base-url-with-bot-sigterm", "base-url-without-bot-sigint"],
+)
+def test_bot_answers_over_http_and_stops_cleanly(
+    server: FakeBotApiServer, tmp_path: Path, suffix: str, stop_signal: signal.Signals
+) -> None:
+    base_url = f"http://127.0.0.1:{server.port}{suffix}"
+    out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            cwd=ROOT,
+            env=bot_env(base_url, tmp_path),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        server.push_message("/start")
+        server.push_message("/food almonds")
+
+        welcome = server.wait_for_message(lambda m: "Hi Ada" in m["plain"], timeout=STARTUP)
+        assert "magnesium" in welcome["plain"].lower()
+        assert welcome["reply_markup"]["inline_keyboard"], "the welcome offers buttons"
+        almonds = server.wait_for_message(lambda m: "80 mg" in m["plain"], timeout=10)
+        assert "almonds" in almonds["plain"].lower()
+
+        commands = server.wait_for_call("setMyCommands", timeout=5)["commands"]
+        assert {"start", "help", "food"} <= {c["command"] for c in commands}
+        assert server.bad_token_requests == 0
+
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    output = out_path.read_text() + err_path.read_text()
+    assert TOKEN not in output
+    assert "ABC" not in output
+    assert "Traceback" not in output, output
+
+
+# -- the fake server itself: it must behave like the Bot API, or the test above proves nothing --
+
+
+def call(server: FakeBotApiServer, method: str, token: str = TOKEN, **params: Any) -> Any:
+    data = urllib.parse.urlencode(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+    ).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}/bot{token}/{method}", data)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def test_fake_server_checks_token_and_methods(server: FakeBotApiServer) -> None:
+    assert call(server, "getMe")[1]["result"]["is_bot"] is True
+    assert call(server, "getMe", token="123:WRONG")[0] == 401
+    status, body = call(server, "frobnicate")
+    assert (status, body["ok"]) == (404, False)
+
+
+def test_fake_server_records_messages_and_checks_html(server: FakeBotApiServer) -> None:
+    markup = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
+    status, body = call(
+        server, "sendMessage", chat_id="5", text="<b>Hi</b> &amp; bye", parse_mode="HTML",
+        reply_markup=markup,
+    )  # fmt: skip
+    assert status == 200
+    assert body["result"]["text"] == "Hi & bye"
+    assert server.messages[-1]["reply_markup"] == markup
+    message_id = body["result"]["message_id"]
+    assert call(server, "sendMessage", chat_id="5", text="<p>x</p>", parse_mode="HTML")[0] == 400
+    assert call(server, "sendMessage", chat_id="5", text="a & b", parse_mode="HTML")[0] == 400
+
+    edit = {"chat_id": "5", "message_id": str(message_id), "parse_mode": "HTML"}
+    assert call(server, "editMessageText", text="<i>New</i>", **edit)[0] == 200
+    assert call(server, "editMessageText", text="<i>New</i>", **edit)[0] == 400  # not modified
+    assert server.wait_for_message(lambda m: m["plain"] == "New")["method"] == "editMessageText"
+
+
+def test_fake_server_long_polls_and_honours_offset(server: FakeBotApiServer) -> None:
+    started = time.monotonic()
+    assert call(server, "getUpdates", timeout="0")[1]["result"] == []
+    assert time.monotonic() - started < 1
+
+    first = server.push_message("/start")
+    second = server.push_message("/help")
+    updates = call(server, "getUpdates", timeout="1")[1]["result"]
+    assert [u["update_id"] for u in updates] == [first, second]
+    assert updates[0]["message"]["entities"][0]["type"] == "bot_command"
+    updates = call(server, "getUpdates", offset=str(second), timeout="1")[1]["result"]
+    assert [u["update_id"] for u in updates] == [second]
+
+    started = time.monotonic()
+    assert call(server, "getUpdates", offset=str(second + 1), timeout="0.3")[1]["result"] == []
+    assert 0.25 < time.monotonic() - started < 3  # held until the poll timeout
+
+    pusher = threading.Timer(0.2, server.push_message, args=("/foods",))
+    pusher.start()
+    started = time.monotonic()
+    updates = call(server, "getUpdates", offset=str(second + 1), timeout="10")[1]["result"]
+    pusher.join()
+    assert [u["message"]["text"] for u in updates] == ["/foods"]
+    assert time.monotonic() - started < 5  # released as soon as the update arrived

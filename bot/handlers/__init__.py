@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.handlers import errors, fallback, start
+from bot.handlers import errors, fallback, foods, intake, knowledge, start
 
 Hook = Callable[[Any], Awaitable[None]]
 
 # Each feature module exports register(app). The fallback (unknown commands, free text) is last.
-FEATURES = (start, fallback)
+FEATURES = (
+    start,
+    foods,
+    knowledge,
+    intake,
+    fallback,
+)
 
 # Background work started after the schema is ready, stopped before the engine closes.
 STARTUP_HOOKS: list[Hook] = []

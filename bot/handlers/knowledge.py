@@ -1,0 +1,322 @@
+"""Reference answers: /symptoms, /fact, /supplements, /interactions, /faq and /sources."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.content import Content, Fact
+from bot.context import BotApp, BotContext
+from bot.domain.rda import adult_upper_limit
+from bot.handlers.common import MENU, answer_query, health_footer, message_of
+from bot.handlers.pieces import send_blocks, sources_of, unique
+from bot.render import Button, edit, reply
+
+FACT_NEXT = "fact:next"
+FAQ = "faq:"  # + question id
+FAQ_LIST = "faq:list"  # the back button (no question has the id "list": see faq_answer)
+MENU_SYMPTOMS = f"{MENU}symptoms"
+MENU_FACT = f"{MENU}fact"
+MENU_SUPPLEMENTS = f"{MENU}supplements"
+
+LAST_FACT = "last_fact"  # user_data key: the fact shown last, never shown twice in a row
+RNG = random.Random()
+
+Rows = list[list[Button]]
+
+
+def with_footer(blocks: list[str], footer: str) -> list[str]:
+    """Attach the footer to the last block, so it is never sent on its own."""
+    return [*blocks[:-1], f"{blocks[-1]}\n\n{footer}"]
+
+
+# --------------------------------------------------------------------------------------------
+# /symptoms
+
+
+def symptoms_blocks(context: BotContext) -> list[str]:
+    """Render the symptom sections, each a block, ending with sources and the footer."""
+    content = context.content
+    texts = content.texts
+    blocks = [texts.raw("symptoms.title")]
+    for section in content.symptoms:
+        lines = [texts.get("symptoms.section", title=section.title)]
+        if section.intro:
+            lines.append(texts.get("symptoms.section_intro", intro=section.intro))
+        lines += [texts.get("symptoms.item", text=item.text) for item in section.items]
+        blocks.append("\n".join(lines))
+    items = [item for section in content.symptoms for item in section.items]
+    return with_footer(blocks, health_footer(context, sources_of(content, items)))
+
+
+async def symptoms(update: Update, context: BotContext) -> None:
+    """Send the signs of low magnesium, who is at risk and when to get help."""
+    if update.callback_query is not None:
+        await answer_query(update)
+    await send_blocks(message_of(update), symptoms_blocks(context))
+
+
+# --------------------------------------------------------------------------------------------
+# /fact
+
+
+def pick_fact(facts: Sequence[Fact], last_id: str | None, rng: random.Random) -> Fact:
+    """Pick a random fact, never the one shown last (when there is another)."""
+    choices = [f for f in facts if f.id != last_id] or list(facts)
+    return rng.choice(choices)
+
+
+def fact_text(context: BotContext) -> tuple[str, Rows]:
+    """Pick a fact for this user and render it with its source and the "another" button."""
+    content = context.content
+    texts = content.texts
+    user_data = context.user_data if context.user_data is not None else {}
+    chosen = pick_fact(content.facts, user_data.get(LAST_FACT), RNG)
+    user_data[LAST_FACT] = chosen.id
+    text = "\n".join(
+        [
+            texts.raw("fact.title"),
+            "",
+            texts.get("fact.text", text=chosen.text),
+            "",
+            texts.get("common.source", source=content.source_names(chosen)),
+        ]
+    )
+    return text, [[(texts.raw("fact.button_next"), FACT_NEXT)]]
+
+
+async def fact(update: Update, context: BotContext) -> None:
+    """Send a random fact with its source and an "another fact" button."""
+    if update.callback_query is not None:
+        await answer_query(update)
+    text, rows = fact_text(context)
+    await reply(message_of(update), text, rows)
+
+
+async def fact_next(update: Update, context: BotContext) -> None:
+    """Replace the fact on the message with another one."""
+    query = await answer_query(update)
+    text, rows = fact_text(context)
+    await edit(query, text, rows)
+
+
+# --------------------------------------------------------------------------------------------
+# /supplements
+
+
+def supplements_blocks(context: BotContext) -> list[str]:
+    """Render the forms compared, then the upper limit and what counts toward it."""
+    content = context.content
+    texts = content.texts
+    supplements = content.supplements
+    blocks = [texts.raw("supplements.title")]
+    for form in supplements.forms:
+        lines = [
+            texts.get("supplements.form", name=form.name),
+            texts.get("supplements.absorption", absorption=form.absorption),
+            texts.get("supplements.common_use", common_use=form.common_use),
+        ]
+        if form.note:
+            lines.append(texts.get("supplements.note", note=form.note))
+        lines.append(texts.get("common.source", source=content.source_names(form)))
+        blocks.append("\n".join(lines))
+    limit_lines = [texts.raw("supplements.ul_title")]
+    adult = adult_upper_limit(supplements.upper_limits)
+    if adult is not None:
+        limit_lines.append(texts.get("supplements.ul_adult", label=adult.label, mg=adult.mg))
+    limit_lines += [
+        texts.get("supplements.ul_covers", text=supplements.ul_covers.text),
+        "",
+        texts.raw("supplements.ul_by_age"),
+    ]
+    for limit in supplements.upper_limits:
+        if limit.mg is None:
+            limit_lines.append(texts.get("supplements.ul_line_not_set", label=limit.label))
+        else:
+            limit_lines.append(texts.get("supplements.ul_line", label=limit.label, mg=limit.mg))
+    blocks.append("\n".join(limit_lines))
+    cited = [*supplements.upper_limits, supplements.ul_covers]
+    return with_footer(blocks, health_footer(context, sources_of(content, cited)))
+
+
+async def supplements(update: Update, context: BotContext) -> None:
+    """Send the supplement forms compared and the upper limit for supplements."""
+    if update.callback_query is not None:
+        await answer_query(update)
+    await send_blocks(message_of(update), supplements_blocks(context))
+
+
+# --------------------------------------------------------------------------------------------
+# /interactions
+
+
+def interactions_blocks(context: BotContext) -> list[str]:
+    """Render each interacting medicine class as a block with its own sources.
+
+    The last block's source line is the health footer, so the answer ends with it.
+    """
+    content = context.content
+    texts = content.texts
+    blocks = [texts.raw("interactions.title") + "\n" + texts.raw("interactions.intro")]
+    for index, item in enumerate(content.interactions):
+        last = index == len(content.interactions) - 1
+        source = content.source_names(item)
+        blocks.append(
+            "\n".join(
+                [
+                    texts.get("interactions.drug_class", drug_class=item.drug_class),
+                    texts.get("interactions.examples", examples=item.examples),
+                    texts.get("interactions.effect", effect=item.effect),
+                    texts.get("interactions.timing", timing=item.timing),
+                    health_footer(context, source)
+                    if last
+                    else texts.get("common.source", source=source),
+                ]
+            )
+        )
+    return blocks
+
+
+async def interactions(update: Update, context: BotContext) -> None:
+    """Send the medicines that interact with magnesium and how to time doses."""
+    await send_blocks(message_of(update), interactions_blocks(context))
+
+
+# --------------------------------------------------------------------------------------------
+# /faq
+
+
+def faq_list(content: Content, *, missing: bool = False) -> tuple[str, Rows]:
+    """Render the questions as buttons (saying so first when a pressed one is gone)."""
+    texts = content.texts
+    intro = texts.raw("faq.missing") if missing else texts.raw("faq.intro")
+    rows = [[(q.question, f"{FAQ}{q.id}")] for q in content.faq if q.id != "list"]
+    return texts.raw("faq.title") + "\n" + intro, rows
+
+
+def faq_answer(context: BotContext, question_id: str) -> tuple[str, Rows]:
+    """Render one answer with its sources, the health footer and a back button."""
+    content = context.content
+    texts = content.texts
+    item = next((q for q in content.faq if q.id == question_id), None)
+    if item is None:
+        return faq_list(content, missing=True)
+    text = "\n".join(
+        [
+            texts.get("faq.question", question=item.question),
+            "",
+            texts.get("faq.answer", answer=item.answer),
+            "",
+            # Every question here is about health, doses or medicines: all get the footer.
+            health_footer(context, content.source_names(item)),
+        ]
+    )
+    return text, [[(texts.raw("faq.button_back"), FAQ_LIST)]]
+
+
+async def faq(update: Update, context: BotContext) -> None:
+    """Send the common questions as buttons."""
+    text, rows = faq_list(context.content)
+    await reply(message_of(update), text, rows)
+
+
+async def faq_pressed(update: Update, context: BotContext) -> None:
+    """Show the answer to the question pressed, or the list again (back button), in place."""
+    query = await answer_query(update)
+    data = query.data or ""
+    if data == FAQ_LIST:
+        text, rows = faq_list(context.content)
+    else:
+        text, rows = faq_answer(context, data.removeprefix(FAQ))
+    await edit(query, text, rows)
+
+
+# --------------------------------------------------------------------------------------------
+# /sources
+
+SOURCE_GROUPS = (
+    "sources.group_main",
+    "sources.group_foods",
+    "sources.group_intake",
+    "sources.group_supplements",
+    "sources.group_interactions",
+    "sources.group_symptoms",
+    "sources.group_facts",
+)
+MAIN_SOURCE_FEATURES = 4  # a source cited by this many features is a main reference
+
+
+def cited_by_group(content: Content) -> list[tuple[str, list[str]]]:
+    """Group source ids: main references first, then by the feature that cites them.
+
+    Each source is listed once: sources most features rely on (the NIH ODS sheets) come first,
+    every other one under the first feature (in SOURCE_GROUPS order) that cites it, and
+    sources nothing cites go last.
+    """
+    supplements = content.supplements
+    by_feature = [
+        [s for f in content.foods for s in (*f.source, *f.per_100g_source)],
+        [s for item in (*content.rda, *supplements.upper_limits) for s in item.source],
+        [s for item in (*supplements.forms, supplements.ul_covers) for s in item.source],
+        [s for item in content.interactions for s in item.source],
+        [s for section in content.symptoms for item in section.items for s in item.source],
+        [s for item in (*content.facts, *content.tips, *content.faq) for s in item.source],
+    ]
+    main = [
+        s
+        for s in unique([s for ids in by_feature for s in ids])
+        if sum(s in ids for ids in by_feature) >= MAIN_SOURCE_FEATURES
+    ]
+    seen: set[str] = set()
+    out: list[tuple[str, list[str]]] = []
+    for key, ids in zip(SOURCE_GROUPS, [main, *by_feature], strict=True):
+        fresh = [s for s in unique(ids) if s not in seen]
+        seen.update(fresh)
+        if fresh:
+            out.append((key, fresh))
+    rest = [s for s in content.sources if s not in seen]
+    if rest:
+        out.append(("sources.group_other", rest))
+    return out
+
+
+def safe_url(url: str) -> str:
+    """Keep a URL from closing the href attribute it is placed in."""
+    return url.replace('"', "%22")
+
+
+def sources_blocks(content: Content) -> list[str]:
+    """Render every source as a link, grouped by what it is used for."""
+    texts = content.texts
+    blocks = [texts.raw("sources.title") + "\n" + texts.raw("sources.intro")]
+    for key, ids in cited_by_group(content):
+        lines = [texts.raw(key)]
+        for source_id in ids:
+            source = content.sources[source_id]
+            lines.append(texts.get("sources.line", url=safe_url(source.url), name=source.name))
+        blocks.append("\n".join(lines))
+    return blocks
+
+
+async def sources(update: Update, context: BotContext) -> None:
+    """Send where the facts come from, with links."""
+    await send_blocks(message_of(update), sources_blocks(context.content))
+
+
+def register(app: BotApp) -> None:
+    """Register the reference commands and their buttons."""
+    app.add_handler(CommandHandler("symptoms", symptoms))
+    app.add_handler(CommandHandler("fact", fact))
+    app.add_handler(CommandHandler("supplements", supplements))
+    app.add_handler(CommandHandler("interactions", interactions))
+    app.add_handler(CommandHandler("faq", faq))
+    app.add_handler(CommandHandler("sources", sources))
+    app.add_handler(CallbackQueryHandler(symptoms, pattern=rf"^{re.escape(MENU_SYMPTOMS)}$"))
+    app.add_handler(CallbackQueryHandler(fact, pattern=rf"^{re.escape(MENU_FACT)}$"))
+    app.add_handler(CallbackQueryHandler(supplements, pattern=rf"^{re.escape(MENU_SUPPLEMENTS)}$"))
+    app.add_handler(CallbackQueryHandler(fact_next, pattern=rf"^{re.escape(FACT_NEXT)}$"))
+    app.add_handler(CallbackQueryHandler(faq_pressed, pattern=rf"^{FAQ}\w{{1,60}}$"))

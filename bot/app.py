@@ -10,11 +10,12 @@ from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from bot import handlers
+from bot import delivery, handlers
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.context import BotApp, BotContext, Clock, Deps, deps_of, utc_now
 from bot.db.session import make_engine, make_sessions, upgrade_to_head
+from bot.delivery.ratelimit import PriorityRateLimiter
 from bot.render import NO_PREVIEW
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def build_application(
         .context_types(ContextTypes(context=BotContext))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
+        .rate_limiter(PriorityRateLimiter(settings.send_rate))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -60,6 +62,7 @@ def build_application(
         clock=clock or utc_now,
     )
     handlers.register_all(app)
+    delivery.register(app)  # the one dispatcher job, the sender, start-up recovery
     return app
 
 

@@ -5,7 +5,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.handlers import errors, fallback, foods, intake, knowledge, start
+from bot.handlers import (
+    admin,
+    errors,
+    fallback,
+    foods,
+    intake,
+    knowledge,
+    reminders,
+    settings,
+    start,
+    stats,
+    subscriptions,
+    timezone,
+)
 
 Hook = Callable[[Any], Awaitable[None]]
 
@@ -15,6 +28,12 @@ FEATURES = (
     foods,
     knowledge,
     intake,
+    timezone,
+    subscriptions,
+    reminders,
+    stats,
+    settings,
+    admin,
     fallback,
 )
 

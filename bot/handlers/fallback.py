@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.ext import MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotApp, BotContext
 from bot.handlers.common import message_of
@@ -35,8 +35,15 @@ async def free_text(update: Update, context: BotContext) -> None:
     await reply(message, context.content.texts.raw("fallback.text"))
 
 
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """Answer a press on a button no feature knows (an old message): stops the spinner."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
 def register(app: BotApp) -> None:
     """Register the catch-alls (must be last)."""
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, free_text))
     app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, free_text))
+    app.add_handler(CallbackQueryHandler(unknown_button))

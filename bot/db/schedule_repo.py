@@ -1,0 +1,196 @@
+"""Queries behind the user's schedules: the daily tip, reminders, doses, and /admin counts.
+
+Repositories never commit: the handler's use case owns the transaction. The delivery engine's
+own queries (claims, outcomes, snoozes) live in `bot/db/delivery_repo.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Delivery, Dose, Reminder, TipSubscription, User
+
+REMINDER_KIND = "reminder"  # deliveries.kind of a daily reminder message
+SNOOZE_KIND = "snooze"  # deliveries.kind of the extra message a snooze creates
+SENT = "sent"
+
+
+class SubscriptionRepo:
+    """Queries on tip subscriptions (one row per user, active or not)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        """Work inside the caller's session."""
+        self.session = session
+
+    async def for_user(self, user_id: int, *, lock: bool = False) -> TipSubscription | None:
+        """Return the user's subscription row, if any; `lock` holds it until the commit.
+
+        The lock (PostgreSQL; SQLite serialises writers anyway) keeps a concurrent daily-tip
+        send from advancing the same rotation in between.
+        """
+        stmt = select(TipSubscription).where(TipSubscription.user_id == user_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def get_or_create(
+        self, user_id: int, now: datetime, *, lock: bool = False
+    ) -> TipSubscription:
+        """Return the user's row, creating an inactive one (it keeps the tip rotation)."""
+        subscription = await self.for_user(user_id, lock=lock)
+        if subscription is None:
+            subscription = TipSubscription(
+                user_id=user_id,
+                local_time="09:00",
+                active=False,
+                next_due_utc=None,
+                rotation="",
+                cursor=0,
+                created_at=now,
+            )
+            self.session.add(subscription)
+            await self.session.flush()
+        return subscription
+
+    async def count_active(self) -> int:
+        """Return how many daily-tip subscriptions are active."""
+        stmt = select(func.count()).select_from(TipSubscription).where(TipSubscription.active)
+        return int(await self.session.scalar(stmt) or 0)
+
+
+class ReminderRepo:
+    """Queries on supplement reminders."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        """Work inside the caller's session."""
+        self.session = session
+
+    async def for_user(self, user_id: int) -> list[Reminder]:
+        """Return the user's reminders, by local time then creation."""
+        stmt = (
+            select(Reminder)
+            .where(Reminder.user_id == user_id)
+            .order_by(Reminder.local_time, Reminder.id)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def owned(self, reminder_id: int, user_id: int) -> Reminder | None:
+        """Return the reminder if it exists and belongs to `user_id`, else None."""
+        reminder = await self.session.get(Reminder, reminder_id)
+        if reminder is None or reminder.user_id != user_id:
+            return None
+        return reminder
+
+    async def count_for_user(self, user_id: int) -> int:
+        """Return how many reminders (active or paused) the user has."""
+        stmt = select(func.count()).select_from(Reminder).where(Reminder.user_id == user_id)
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def add(
+        self,
+        user_id: int,
+        label: str,
+        local_time: str,
+        next_due_utc: datetime,
+        now: datetime,
+    ) -> Reminder:
+        """Create an active reminder and return it (with its id)."""
+        reminder = Reminder(
+            user_id=user_id,
+            label=label,
+            local_time=local_time,
+            active=True,
+            next_due_utc=next_due_utc,
+            created_at=now,
+        )
+        self.session.add(reminder)
+        await self.session.flush()
+        return reminder
+
+    async def delete(self, reminder: Reminder) -> None:
+        """Delete a reminder (its doses go with it)."""
+        await self.session.delete(reminder)
+        await self.session.flush()
+
+    async def count_by_state(self) -> tuple[int, int]:
+        """Return (active, paused) reminder counts over all users."""
+        stmt = select(Reminder.active, func.count()).group_by(Reminder.active)
+        counts = {bool(active): int(count) for active, count in await self.session.execute(stmt)}
+        return counts.get(True, 0), counts.get(False, 0)
+
+
+class DoseRepo:
+    """Answers to reminder messages (taken / skipped / snoozed) and what adherence needs."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        """Work inside the caller's session."""
+        self.session = session
+
+    async def delivery(self, delivery_id: int) -> Delivery | None:
+        """Return the delivery a reminder button belongs to, if it exists."""
+        return await self.session.get(Delivery, delivery_id)
+
+    async def for_delivery(self, delivery_id: int) -> Dose | None:
+        """Return the answer already recorded for a reminder message, if any."""
+        return await self.session.scalar(select(Dose).where(Dose.delivery_id == delivery_id))
+
+    async def snooze_of(self, delivery_id: int) -> Delivery | None:
+        """Return the extra occurrence a snooze of this reminder message created, if any."""
+        stmt = (
+            select(Delivery)
+            .where(Delivery.kind == SNOOZE_KIND, Delivery.item_id == delivery_id)
+            .order_by(Delivery.id)
+            .limit(1)
+        )
+        return await self.session.scalar(stmt)
+
+    async def add(
+        self, reminder_id: int, delivery_id: int, local_date: date, status: str, at: datetime
+    ) -> Dose:
+        """Record an answer (the UNIQUE delivery_id refuses a second one)."""
+        dose = Dose(
+            reminder_id=reminder_id,
+            delivery_id=delivery_id,
+            local_date=local_date,
+            status=status,
+            at_utc=at,
+        )
+        self.session.add(dose)
+        await self.session.flush()
+        return dose
+
+    async def answers_since(self, reminder_id: int, first_day: date) -> list[tuple[date, str]]:
+        """Return (local date, status) of every answer to a reminder from `first_day` on."""
+        stmt = select(Dose.local_date, Dose.status).where(
+            Dose.reminder_id == reminder_id, Dose.local_date >= first_day
+        )
+        return [(day, status) for day, status in await self.session.execute(stmt)]
+
+    async def delivered_days_since(self, reminder_id: int, first_day: date) -> set[date]:
+        """Return the local dates on which the daily reminder message reached the user."""
+        stmt = select(Delivery.local_date).where(
+            Delivery.kind == REMINDER_KIND,
+            Delivery.reminder_id == reminder_id,
+            Delivery.status == SENT,
+            Delivery.local_date >= first_day,
+        )
+        return set(await self.session.scalars(stmt))
+
+
+class AdminStatsRepo:
+    """Counts for /admin over the whole bot."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        """Work inside the caller's session."""
+        self.session = session
+
+    async def users(self) -> tuple[int, int]:
+        """Return (all users, blocked users)."""
+        total = await self.session.scalar(select(func.count()).select_from(User))
+        blocked = await self.session.scalar(
+            select(func.count()).select_from(User).where(User.blocked_at.is_not(None))
+        )
+        return int(total or 0), int(blocked or 0)

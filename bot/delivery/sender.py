@@ -1,0 +1,401 @@
+"""The sender: sends claimed deliveries, most urgent first, and records each outcome.
+
+Claimed rows wait in a priority queue (reminders and snoozes before tips, then by due time).
+A few workers take them one at a time; each send goes through the token's rate limiter
+(`ratelimit.py`), where user replies are served before any of them. For every row:
+
+    claimed --(lease still ours, user not blocked, not too late)--> sending --HTTP--> outcome
+
+`sending` is committed before the HTTP call, so after a crash it is known which rows may have
+reached the user (see `dispatcher.recover`). The outcome of every error is decided in
+`outcomes.py`; one failing chat never stops the workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Message
+from telegram.constants import ParseMode
+from telegram.ext import ExtBot
+
+from bot.content import Content
+from bot.db.delivery_repo import (
+    BLOCKED,
+    CLAIMED,
+    EXPIRED,
+    FAILED,
+    SENT,
+    SNOOZE,
+    TIP,
+    UNKNOWN,
+    DeliveryRepo,
+    Outbound,
+    SendState,
+)
+from bot.delivery.dispatcher import zone_of
+from bot.delivery.messages import Outgoing, reminder_message, tip_message
+from bot.delivery.outcomes import RETRY_BASE, Action, backoff, decide, describe
+from bot.delivery.ratelimit import PRIORITY_REMINDER, PRIORITY_TIP
+from bot.domain.schedule import is_expired, is_late
+from bot.domain.tips import next_tip
+from bot.render import NO_PREVIEW, keyboard, split_message
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE = 5.0  # seconds a stopping sender waits for the sends under way
+
+
+@dataclass
+class SenderStats:
+    """Counts since start (for /admin and logs)."""
+
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    expired: int = 0
+    unknown: int = 0
+    retried: int = 0
+    requeued: int = 0  # after a 429
+
+
+@dataclass(frozen=True)
+class _Retry:
+    item: Outbound
+    delay: float
+
+
+def priority_of(kind: str) -> int:
+    """Return the rate-limiter priority of a delivery kind (replies are 0)."""
+    return PRIORITY_TIP if kind == TIP else PRIORITY_REMINDER
+
+
+class Sender:
+    """A prioritised queue of claimed deliveries and the workers that send them."""
+
+    def __init__(
+        self,
+        bot: ExtBot[Any],
+        sessions: async_sessionmaker[AsyncSession],
+        content: Content,
+        clock: Callable[[], datetime],
+        *,
+        workers: int = 8,
+        rng: random.Random | None = None,
+        retry_base: float = RETRY_BASE,
+    ) -> None:
+        """Send through `bot`, record in `sessions`, read time from `clock`."""
+        self.bot = bot
+        self.sessions = sessions
+        self.content = content
+        self.clock = clock
+        self.workers = workers
+        self.rng = rng or random.Random()
+        self.retry_base = retry_base
+        self.stats = SenderStats()
+        self._queue: asyncio.PriorityQueue[tuple[int, float, int, Outbound]] = (
+            asyncio.PriorityQueue()
+        )
+        self._order = itertools.count()
+        self._held: set[int] = set()  # ids queued, waiting for a retry, or being sent
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._busy: set[asyncio.Task[Any]] = set()  # workers in the middle of a delivery
+        self._stopping = False
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    # -- queue ----------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Return how many deliveries this process holds (queued, waiting or being sent)."""
+        return len(self._held)
+
+    @property
+    def running(self) -> bool:
+        """Return True while the workers run."""
+        return bool(self._tasks)
+
+    def in_flight(self, delivery_id: int) -> bool:
+        """Return True if this process holds the row (recovery must leave it alone)."""
+        return delivery_id in self._held
+
+    def enqueue(self, items: list[Outbound]) -> None:
+        """Queue claimed rows; rows already held are ignored."""
+        for item in items:
+            if item.id in self._held:
+                continue
+            self._held.add(item.id)
+            self._put(item)
+
+    def _put(self, item: Outbound) -> None:
+        self._idle.clear()
+        key = (priority_of(item.kind), item.due_utc.timestamp(), next(self._order), item)
+        self._queue.put_nowait(key)
+
+    def _put_later(self, item: Outbound, delay: float) -> None:
+        if delay <= 0:
+            self._put(item)
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            self._put(item)
+
+        handle = loop.call_later(delay, fire)
+        self._timers.add(handle)
+
+    def _release_hold(self, delivery_id: int) -> None:
+        self._held.discard(delivery_id)
+        if not self._held:
+            self._idle.set()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the workers (idempotent)."""
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"sender-{n}") for n in range(self.workers)
+        ]
+
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop the workers, letting sends under way finish for up to `grace` seconds.
+
+        Rows not finished stay claimed (or sending) and are recovered at the next start.
+        """
+        self._stopping = True
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+        tasks, self._tasks = self._tasks, []
+        busy = [task for task in tasks if task in self._busy]
+        for task in tasks:
+            if task not in self._busy:
+                task.cancel()  # idle: waiting for the queue
+        if busy:
+            await asyncio.wait(busy, timeout=grace)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._held.clear()
+        self._busy.clear()
+        self._idle.set()
+        self._stopping = False
+
+    async def drain(self) -> None:
+        """Wait until every held delivery has an outcome (tests, and a graceful stop)."""
+        if not self._tasks and self._held:
+            raise RuntimeError("the sender is not running")
+        while self._held:
+            await self._idle.wait()
+
+    async def _work(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        while not self._stopping:
+            *_, item = await self._queue.get()
+            self._busy.add(task)
+            retry: _Retry | None = None
+            try:
+                retry = await self.deliver(item)
+            except asyncio.CancelledError:
+                raise  # stopping: a `sending` row is recovered at the next start
+            except Exception:
+                # The row stays open in the database; recovery takes it after the lease.
+                log.exception("Delivery %s failed unexpectedly", item.id)
+            finally:
+                self._busy.discard(task)
+                self._queue.task_done()
+            if retry is None:
+                self._release_hold(item.id)
+            else:
+                self._put_later(retry.item, retry.delay)
+
+    # -- one delivery ---------------------------------------------------------------------------
+
+    async def deliver(self, item: Outbound) -> _Retry | None:
+        """Send one claimed row and record the outcome; return a retry when one is due."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            repo = DeliveryRepo(session)
+            state = await repo.send_state(item.id)
+            if state is None or state.status != CLAIMED or state.claimed_at != item.lease:
+                return None  # another worker recovered it, or it is closed already
+            closing = self._closing(item, state, now)
+            if closing is not None:
+                status, error = closing
+                await repo.finish(
+                    item.id, status, lease=item.lease, error=error, only_from=CLAIMED
+                )
+                self._count(status)
+                return None
+            payload = state.payload
+            if item.kind == TIP and not payload:
+                payload = await self._choose_tip(repo, item.item_id) or ""
+            if not await repo.start_sending(item.id, item.lease, now, payload):
+                return None
+        attempts = state.attempts + 1
+        sending = replace(item, lease=now, payload=payload)
+        message = self._render(sending, now)
+        if message is None:
+            await self._finish(sending, FAILED, error="nothing to send: the tip no longer exists")
+            return None
+        try:
+            sent = await self._send(sending, message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return await self._failed(sending, exc, attempts)
+        await self._finish(sending, SENT, message_id=sent.message_id, sent_at=self.clock())
+        return None
+
+    def _closing(
+        self, item: Outbound, state: SendState, now: datetime
+    ) -> tuple[str, str | None] | None:
+        """Return (status, error) when the row must be closed without sending."""
+        if state.blocked:
+            return BLOCKED, "the user has blocked the bot"
+        if item.kind == TIP and state.tip_active is not True:
+            return FAILED, "cancelled: the daily tip was stopped"
+        if item.kind != TIP and not state.reminder_exists:
+            return FAILED, "cancelled: the reminder was deleted"
+        if item.kind not in (TIP, SNOOZE) and not state.reminder_active:
+            return FAILED, "cancelled: the reminder is paused"
+        if is_expired(item.kind, state.due_utc, now):
+            return EXPIRED, None
+        return None
+
+    async def _choose_tip(self, repo: DeliveryRepo, subscription_id: int) -> str | None:
+        """Advance the user's own rotation and return the tip to send."""
+        tip_ids = [tip.id for tip in self.content.tips]
+        if not tip_ids:
+            return None
+        tip_id: str | None = None
+        for _ in range(3):
+            current = await repo.rotation_of(subscription_id)
+            if current is None:
+                return None
+            tip_id, order, cursor = next_tip(current[0], current[1], tip_ids, self.rng)
+            if await repo.store_rotation(subscription_id, current, (order, cursor)):
+                break  # else a /tip moved it at the same moment: read it again
+        return tip_id
+
+    def _render(self, item: Outbound, now: datetime) -> Outgoing | None:
+        """Build the message text and buttons for a delivery."""
+        if item.kind == TIP:
+            return tip_message(self.content, item.payload) if item.payload else None
+        zone = zone_of(item.time_zone)
+        return reminder_message(
+            self.content.texts,
+            item.id,
+            item.payload,
+            snoozed=item.kind == SNOOZE,
+            late_since=item.due_utc if is_late(item.due_utc, now) else None,
+            zone=zone,
+        )
+
+    async def _send(self, item: Outbound, message: Outgoing) -> Message:
+        """Send the message (split if long; buttons on the last part) at the kind's priority."""
+        parts = split_message(message.text) or ["…"]
+        markup = keyboard(message.rows)
+        limit: dict[str, Any] = {}
+        if self.bot.rate_limiter is not None:
+            limit["rate_limit_args"] = {"priority": priority_of(item.kind)}
+        sent: Message | None = None
+        for index, part in enumerate(parts):
+            sent = await self.bot.send_message(
+                chat_id=item.chat_id,
+                text=part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if index == len(parts) - 1 else None,
+                link_preview_options=NO_PREVIEW,
+                **limit,
+            )
+        assert sent is not None  # split_message gave at least one part
+        return sent
+
+    async def _failed(self, item: Outbound, exc: Exception, attempts: int) -> _Retry | None:
+        """Record what a send error means for this row (see outcomes.py)."""
+        verdict = decide(item.kind, exc, attempts)
+        now = self.clock()
+        log.warning(
+            "Delivery %s (%s) to user %s: %s -> %s",
+            item.id,
+            item.kind,
+            item.user_id,
+            describe(exc),
+            verdict.action.value,
+        )
+        async with self.sessions() as session, session.begin():
+            repo = DeliveryRepo(session)
+            if verdict.action in (Action.REQUEUE, Action.RETRY):
+                requeue = verdict.action is Action.REQUEUE
+                released = await repo.release(
+                    item.id,
+                    lease=item.lease,
+                    now=now,
+                    error=verdict.reason,
+                    count_attempt=not requeue,  # a 429 is not an attempt
+                )
+                if not released:
+                    return None
+                if requeue:
+                    self.stats.requeued += 1
+                    # The limiter already holds every send until the pause is over.
+                    return _Retry(replace(item, lease=now), 0.0)
+                self.stats.retried += 1
+                return _Retry(replace(item, lease=now), backoff(attempts, self.retry_base))
+            if verdict.action is Action.BLOCK:
+                await repo.finish(item.id, BLOCKED, lease=item.lease, error=verdict.reason)
+                await repo.block_user(item.user_id, now)
+                self._count(BLOCKED)
+            elif verdict.action is Action.DEACTIVATE:
+                await repo.finish(
+                    item.id,
+                    FAILED,
+                    lease=item.lease,
+                    error=f"{verdict.reason} (daily tip and reminders deactivated)",
+                )
+                await repo.deactivate_schedules(item.user_id)
+                self._count(FAILED)
+            elif verdict.action is Action.UNKNOWN:
+                await repo.finish(item.id, UNKNOWN, lease=item.lease, error=verdict.reason)
+                self._count(UNKNOWN)
+            else:
+                await repo.finish(item.id, FAILED, lease=item.lease, error=verdict.reason)
+                self._count(FAILED)
+        return None
+
+    async def _finish(self, item: Outbound, status: str, **values: Any) -> None:
+        async with self.sessions() as session, session.begin():
+            await DeliveryRepo(session).finish(item.id, status, lease=item.lease, **values)
+        self._count(status)
+
+    def _count(self, status: str) -> None:
+        if status == SENT:
+            self.stats.sent += 1
+        elif status == BLOCKED:
+            self.stats.blocked += 1
+        elif status == EXPIRED:
+            self.stats.expired += 1
+        elif status == UNKNOWN:
+            self.stats.unknown += 1
+        elif status == FAILED:
+            self.stats.failed += 1

@@ -1,0 +1,441 @@
+"""Supplement reminders: /remind, /reminders with its buttons, and Taken / Snooze / Skip.
+
+Two button families: "rmd:..." manage the list (pause, resume, delete, change time); the
+delivery engine's "rem:..." buttons sit on each reminder message and record the dose.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from telegram import Message, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.content import Texts
+from bot.context import BotApp, BotContext
+from bot.db.models import Reminder
+from bot.delivery.messages import (
+    REM_SKIP,
+    REM_SNOOZE15,
+    REM_SNOOZE60,
+    REM_TAKEN,
+    REMINDER_PATTERN,
+    SNOOZE_MINUTES,
+)
+from bot.domain.adherence import SKIPPED, SNOOZED, TAKEN
+from bot.domain.timeparse import format_local_time, parse_local_time, split_time_and_label
+from bot.handlers import fallback, timezone
+from bot.handlers.common import MENU, answer_query, message_of, remember_user
+from bot.render import Rows, edit, reply
+from bot.services.display import local_clock, local_when
+from bot.services.schedules import (
+    MAX_REMINDERS,
+    Answer,
+    Outcome,
+    TooManyReminders,
+    add_reminder,
+    answer_reminder,
+    delete_reminder,
+    owned_reminder,
+    pause,
+    reminder_count,
+    reminders_of,
+    resume,
+    retime,
+    stored_time,
+    zone_named,
+)
+
+# The list's buttons: the prefix + the reminder's id.
+PAUSE = "rmd:pause:"
+RESUME = "rmd:resume:"
+DELETE = "rmd:del:"  # asks to confirm
+DELETE_CONFIRMED = "rmd:delok:"
+RETIME = "rmd:time:"  # asks for the new time; the next text message is taken as the answer
+LIST = "rmd:list"  # show the list again (also "keep it" and back)
+CANCEL = "rmd:cancel"  # cancel a pending time change
+MENU_REMINDERS = f"{MENU}reminders"  # the /start menu's "Reminders"
+ACTION = "remind"  # what waits for a zone (see timezone.AFTER_ZONE)
+NEW_TIME_KEY = "new_time_for"  # user_data: the reminder id whose new time we asked for
+
+DOSE_STATUS = {REM_TAKEN: TAKEN, REM_SKIP: SKIPPED, REM_SNOOZE15: SNOOZED, REM_SNOOZE60: SNOOZED}
+
+
+def user_data(context: BotContext) -> dict[str, Any]:
+    """Return the user's in-memory conversation state."""
+    return cast(dict[str, Any], context.user_data)
+
+
+def label_of(texts: Texts, reminder: Reminder) -> str:
+    """Return the reminder's label, or the default one."""
+    return reminder.label or texts.raw("reminders.default_label")
+
+
+def zone_or_utc(zone_name: str | None) -> ZoneInfo:
+    """Return the user's zone (reminders only exist with one; UTC keeps this total)."""
+    return zone_named(zone_name) or ZoneInfo("UTC")
+
+
+# --------------------------------------------------------------------------------------------
+# /remind
+
+
+async def create_reminder(
+    message: Message, context: BotContext, user_id: int, zone: ZoneInfo, at: time, label: str
+) -> None:
+    """Create the reminder and answer with its next time (or refuse an 11th kindly)."""
+    texts = context.content.texts
+    try:
+        async with context.db() as session, session.begin():
+            reminder = await add_reminder(session, user_id, zone, at, label, context.now())
+    except TooManyReminders:
+        await reply(message, texts.get("reminders.too_many", limit=MAX_REMINDERS))
+        return
+    text = texts.get(
+        "reminders.created",
+        label=label_of(texts, reminder),
+        time=reminder.local_time,
+        zone=zone.key,
+        next=local_when(texts, reminder.next_due_utc or context.now(), zone),
+    )
+    await reply(message, text, [[(texts.raw("reminders.button_list"), LIST)]])
+
+
+async def finish_after_zone(
+    message: Message, context: BotContext, user_id: int, zone: ZoneInfo, pending: dict[str, str]
+) -> None:
+    """Complete a /remind that waited for the zone."""
+    at = stored_time(pending["time"])
+    await create_reminder(message, context, user_id, zone, at, pending.get("label", ""))
+
+
+async def remind_command(update: Update, context: BotContext) -> None:
+    """Set a daily reminder: /remind 21:00 magnesium glycinate 200 mg."""
+    user, _ = await remember_user(update, context)
+    message = message_of(update)
+    texts = context.content.texts
+    args = " ".join(context.args or []).strip()
+    if not args:
+        await reply(message, texts.raw("reminders.usage"))
+        return
+    at, label = split_time_and_label(args)
+    if at is None:
+        await reply(message, texts.get("reminders.bad_time", value=args.split()[0][:40]))
+        return
+    async with context.db() as session:
+        count = await reminder_count(session, user.id)
+    if count >= MAX_REMINDERS:
+        await reply(message, texts.get("reminders.too_many", limit=MAX_REMINDERS))
+        return
+    zone = zone_named(user.time_zone)
+    if zone is None:
+        hhmm = format_local_time(at)
+        question = texts.get("reminders.ask_zone", time=hhmm)
+        pending = {"action": ACTION, "time": hhmm, "label": label, "key": f"{hhmm} {label}"}
+        await timezone.ask_for_zone(message, context, question, pending)
+        return
+    await create_reminder(message, context, user.id, zone, at, label)
+
+
+# --------------------------------------------------------------------------------------------
+# /reminders and its buttons
+
+
+def list_view(
+    texts: Texts, reminders: list[Reminder], zone: ZoneInfo, note: str = ""
+) -> tuple[str, Rows]:
+    """Return the reminder list (text and per-reminder buttons), with an optional note first."""
+    parts = [note] if note else []
+    if not reminders:
+        parts.append(texts.raw("reminders.list_empty"))
+        return "\n\n".join(parts), []
+    lines = [texts.get("reminders.list_header", count=len(reminders), limit=MAX_REMINDERS)]
+    rows = []
+    for n, reminder in enumerate(reminders, start=1):
+        label = label_of(texts, reminder)
+        if reminder.active and reminder.next_due_utc is not None:
+            lines.append(
+                texts.get(
+                    "reminders.list_line",
+                    n=n,
+                    time=reminder.local_time,
+                    label=label,
+                    next=local_when(texts, reminder.next_due_utc, zone),
+                )
+            )
+            toggle = (texts.get("reminders.button_pause", n=n), f"{PAUSE}{reminder.id}")
+        else:
+            lines.append(
+                texts.get("reminders.list_line_paused", n=n, time=reminder.local_time, label=label)
+            )
+            toggle = (texts.get("reminders.button_resume", n=n), f"{RESUME}{reminder.id}")
+        rows.append(
+            [
+                toggle,
+                (texts.get("reminders.button_time", n=n), f"{RETIME}{reminder.id}"),
+                (texts.get("reminders.button_delete", n=n), f"{DELETE}{reminder.id}"),
+            ]
+        )
+    parts += ["\n".join(lines), texts.get("reminders.list_footer", zone=zone.key)]
+    return "\n\n".join(parts), rows
+
+
+async def current_list(
+    context: BotContext, user_id: int, zone_name: str | None, note: str = ""
+) -> tuple[str, Rows]:
+    """Read the user's reminders and return the list view."""
+    async with context.db() as session:
+        reminders = await reminders_of(session, user_id)
+    return list_view(context.content.texts, reminders, zone_or_utc(zone_name), note)
+
+
+async def reminders_command(update: Update, context: BotContext) -> None:
+    """List the user's reminders with their next time and buttons."""
+    user, _ = await remember_user(update, context)
+    text, rows = await current_list(context, user.id, user.time_zone)
+    await reply(message_of(update), text, rows)
+
+
+async def on_list(update: Update, context: BotContext) -> None:
+    """Show the list in place (menu button, "keep it", back)."""
+    query = await answer_query(update)
+    user, _ = await remember_user(update, context)
+    text, rows = await current_list(context, user.id, user.time_zone)
+    await edit(query, text, rows)
+
+
+async def on_list_menu(update: Update, context: BotContext) -> None:
+    """Show the list as a new message (the /start menu button keeps its menu)."""
+    await answer_query(update)
+    user, _ = await remember_user(update, context)
+    text, rows = await current_list(context, user.id, user.time_zone)
+    await reply(message_of(update), text, rows)
+
+
+def reminder_id_of(data: str | None) -> int:
+    """Return the id at the end of "rmd:<action>:<id>" (the patterns allow digits only)."""
+    return int((data or "0").rsplit(":", 1)[-1])
+
+
+async def on_pause_or_resume(update: Update, context: BotContext) -> None:
+    """Pause or resume one reminder, then show the list with what changed."""
+    query = await answer_query(update)
+    user, _ = await remember_user(update, context)
+    texts = context.content.texts
+    zone = zone_or_utc(user.time_zone)
+    resuming = (query.data or "").startswith(RESUME)
+    async with context.db() as session, session.begin():
+        reminder = await owned_reminder(session, user.id, reminder_id_of(query.data))
+        if reminder is None:
+            note = texts.raw("reminders.gone")
+        elif resuming:
+            next_due = resume(reminder, zone, context.now())
+            note = texts.get(
+                "reminders.resumed",
+                label=label_of(texts, reminder),
+                next=local_when(texts, next_due, zone),
+            )
+        else:
+            pause(reminder)
+            note = texts.get(
+                "reminders.paused", label=label_of(texts, reminder), time=reminder.local_time
+            )
+    text, rows = await current_list(context, user.id, user.time_zone, note)
+    await edit(query, text, rows)
+
+
+async def on_delete(update: Update, context: BotContext) -> None:
+    """Ask to confirm deleting a reminder."""
+    query = await answer_query(update)
+    user, _ = await remember_user(update, context)
+    texts = context.content.texts
+    async with context.db() as session:
+        reminder = await owned_reminder(session, user.id, reminder_id_of(query.data))
+    if reminder is None:
+        text, rows = await current_list(
+            context, user.id, user.time_zone, texts.raw("reminders.gone")
+        )
+        await edit(query, text, rows)
+        return
+    text = texts.get(
+        "reminders.confirm_delete", label=label_of(texts, reminder), time=reminder.local_time
+    )
+    rows = [
+        [
+            (texts.raw("reminders.button_delete_yes"), f"{DELETE_CONFIRMED}{reminder.id}"),
+            (texts.raw("reminders.button_keep"), LIST),
+        ]
+    ]
+    await edit(query, text, rows)
+
+
+async def on_delete_confirmed(update: Update, context: BotContext) -> None:
+    """Delete the reminder, then show the list."""
+    query = await answer_query(update)
+    user, _ = await remember_user(update, context)
+    texts = context.content.texts
+    async with context.db() as session, session.begin():
+        reminder = await owned_reminder(session, user.id, reminder_id_of(query.data))
+        if reminder is None:
+            note = texts.raw("reminders.gone")
+        else:
+            note = texts.get(
+                "reminders.deleted", label=label_of(texts, reminder), time=reminder.local_time
+            )
+            await delete_reminder(session, reminder)
+    if user_data(context).get(NEW_TIME_KEY) == reminder_id_of(query.data):
+        user_data(context).pop(NEW_TIME_KEY, None)
+    text, rows = await current_list(context, user.id, user.time_zone, note)
+    await edit(query, text, rows)
+
+
+async def on_retime(update: Update, context: BotContext) -> None:
+    """Ask for a new time; the next text message is taken as the answer."""
+    query = await answer_query(update)
+    user, _ = await remember_user(update, context)
+    texts = context.content.texts
+    async with context.db() as session:
+        reminder = await owned_reminder(session, user.id, reminder_id_of(query.data))
+    if reminder is None:
+        text, rows = await current_list(
+            context, user.id, user.time_zone, texts.raw("reminders.gone")
+        )
+        await edit(query, text, rows)
+        return
+    user_data(context)[NEW_TIME_KEY] = reminder.id
+    text = texts.get(
+        "reminders.ask_new_time", label=label_of(texts, reminder), time=reminder.local_time
+    )
+    await edit(query, text, [[(texts.raw("reminders.button_cancel"), CANCEL)]])
+
+
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """Cancel a pending time change and show the list again."""
+    query = await answer_query(update)
+    user, _ = await remember_user(update, context)
+    user_data(context).pop(NEW_TIME_KEY, None)
+    note = context.content.texts.raw("reminders.cancelled")
+    text, rows = await current_list(context, user.id, user.time_zone, note)
+    await edit(query, text, rows)
+
+
+async def new_time_from_text(update: Update, context: BotContext, text: str) -> bool:
+    """Take a text message as the new time of the reminder we asked about; True if taken."""
+    reminder_id = user_data(context).get(NEW_TIME_KEY)
+    if not isinstance(reminder_id, int):
+        return False
+    message = message_of(update)
+    texts = context.content.texts
+    at = parse_local_time(text)
+    if at is None:
+        await reply(
+            message,
+            texts.get("reminders.bad_new_time", value=text[:40]),
+            [[(texts.raw("reminders.button_cancel"), CANCEL)]],
+        )
+        return True
+    user, _ = await remember_user(update, context)
+    zone = zone_or_utc(user.time_zone)
+    user_data(context).pop(NEW_TIME_KEY, None)
+    async with context.db() as session, session.begin():
+        reminder = await owned_reminder(session, user.id, reminder_id)
+        if reminder is None:
+            answer = texts.raw("reminders.gone")
+        else:
+            retime(reminder, at, zone, context.now())
+            label = label_of(texts, reminder)
+            if reminder.active and reminder.next_due_utc is not None:
+                answer = texts.get(
+                    "reminders.retimed",
+                    label=label,
+                    time=reminder.local_time,
+                    next=local_when(texts, reminder.next_due_utc, zone),
+                )
+            else:
+                answer = texts.get(
+                    "reminders.retimed_paused", label=label, time=reminder.local_time
+                )
+    await reply(message, answer, [[(texts.raw("reminders.button_list"), LIST)]])
+    return True
+
+
+async def forget_new_time(update: Update, context: BotContext) -> None:
+    """Drop a pending time change when the user moves on to a command."""
+    user_data(context).pop(NEW_TIME_KEY, None)
+
+
+# --------------------------------------------------------------------------------------------
+# Taken / Snooze / Skip on a delivered reminder
+
+
+def dose_text(texts: Texts, answer: Answer, zone: ZoneInfo) -> str:
+    """Return the reminder message as it reads after an answer: label, then the choice."""
+    if answer.outcome is Outcome.GONE:
+        return texts.raw("reminders.dose_gone")
+    label = answer.label or texts.raw("delivery.default_label")
+    lines = [texts.get("delivery.reminder", label=label)]
+    at = answer.at or answer.snooze_due
+    if at is None:  # recorded answers always carry their time
+        raise ValueError("an answer without a time")
+    if answer.status == TAKEN:
+        lines.append(texts.get("reminders.dose_taken", time=local_clock(at, zone), zone=zone.key))
+    elif answer.status == SKIPPED:
+        lines.append(
+            texts.get("reminders.dose_skipped", time=local_clock(at, zone), zone=zone.key)
+        )
+    elif answer.snooze_due is not None:
+        lines.append(
+            texts.get(
+                "reminders.dose_snoozed",
+                time=local_clock(answer.snooze_due, zone),
+                zone=zone.key,
+            )
+        )
+    else:
+        lines.append(texts.raw("reminders.dose_snoozed_plain"))
+    if answer.outcome is Outcome.ALREADY:
+        lines.append(texts.raw("reminders.dose_already"))
+    return "\n".join(lines)
+
+
+async def on_dose(update: Update, context: BotContext) -> None:
+    """Record Taken / Skip / Snooze once per message, and show the choice on the message."""
+    query = await answer_query(update)  # at once: the spinner stops before any database work
+    user, _ = await remember_user(update, context)
+    data = query.data or ""
+    prefix, _, raw_id = data.rpartition(":")
+    prefix += ":"
+    status = DOSE_STATUS[prefix]
+    minutes = SNOOZE_MINUTES.get(prefix, 0)
+    now = context.now()
+    try:
+        async with context.db() as session, session.begin():
+            answer = await answer_reminder(session, user.id, int(raw_id), status, now, minutes)
+    except IntegrityError:  # a simultaneous press won the race: show what it recorded
+        async with context.db() as session, session.begin():
+            answer = await answer_reminder(session, user.id, int(raw_id), status, now, minutes)
+    await edit(query, dose_text(context.content.texts, answer, zone_or_utc(user.time_zone)))
+
+
+def register(app: BotApp) -> None:
+    """Register /remind, /reminders, the list buttons, the dose buttons and typed times."""
+    timezone.AFTER_ZONE[ACTION] = finish_after_zone
+    # Any command ends a pending "send me the new time" question (it runs before the rest).
+    app.add_handler(MessageHandler(filters.COMMAND, forget_new_time), group=-1)
+    app.add_handler(CommandHandler("remind", remind_command))
+    app.add_handler(CommandHandler("reminders", reminders_command))
+    app.add_handler(CallbackQueryHandler(on_list, pattern=rf"^{LIST}$"))
+    app.add_handler(CallbackQueryHandler(on_list_menu, pattern=rf"^{MENU_REMINDERS}$"))
+    app.add_handler(
+        CallbackQueryHandler(on_pause_or_resume, pattern=rf"^(?:{PAUSE}|{RESUME})\d+$")
+    )
+    app.add_handler(CallbackQueryHandler(on_delete, pattern=rf"^{DELETE}\d+$"))
+    app.add_handler(CallbackQueryHandler(on_delete_confirmed, pattern=rf"^{DELETE_CONFIRMED}\d+$"))
+    app.add_handler(CallbackQueryHandler(on_retime, pattern=rf"^{RETIME}\d+$"))
+    app.add_handler(CallbackQueryHandler(on_cancel, pattern=rf"^{CANCEL}$"))
+    app.add_handler(CallbackQueryHandler(on_dose, pattern=REMINDER_PATTERN))
+    if new_time_from_text not in fallback.TEXT_HANDLERS:
+        fallback.TEXT_HANDLERS.insert(0, new_time_from_text)

@@ -1,0 +1,223 @@
+"""/timezone, zone buttons and shared locations; and asking for the zone before a schedule.
+
+/subscribe and /remind need the user's zone. Without one they call `ask_for_zone`, which keeps
+what was asked for in `user_data`; as soon as a zone is chosen (command, button, location or a
+typed city), the follow-up registered under that action in `AFTER_ZONE` completes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from telegram import Message, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotApp, BotContext
+from bot.domain.timezones import (
+    COMMON_ZONES,
+    format_utc_offset,
+    is_known_zone,
+    resolve_zone,
+    zone_from_location,
+    zone_label,
+)
+from bot.handlers import fallback
+from bot.handlers.common import answer_query, message_of, remember_user
+from bot.render import MAX_CALLBACK_DATA, Button, Rows, edit, reply
+from bot.services.display import local_clock
+from bot.services.schedules import set_zone, zone_named
+
+SET = "tz:set:"  # + IANA zone name
+MENU = "tz:menu"  # show the zone panel (from /settings)
+PENDING_KEY = "after_zone"  # user_data: [{"action": ..., ...}, ...] waiting for a zone
+MAX_PENDING = 11  # more than one person can use (10 reminders and the tip)
+
+# A follow-up finishes what was asked before the zone was known: (message, context, user id,
+# zone, what was asked).
+FollowUp = Callable[[Message, BotContext, int, ZoneInfo, dict[str, str]], Awaitable[None]]
+AFTER_ZONE: dict[str, FollowUp] = {}
+
+
+def zone_button(name: str, now: datetime) -> Button:
+    """Return a "set this zone" button labelled with the zone and its current offset."""
+    return (zone_label(name, now), f"{SET}{name}")
+
+
+def common_zone_rows(now: datetime) -> Rows:
+    """Return buttons for the common zones, two per row."""
+    buttons = [zone_button(name, now) for name in COMMON_ZONES]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def offset_text(zone: ZoneInfo, now: datetime) -> str:
+    """Return the zone's offset now, e.g. "UTC+01:00"."""
+    return format_utc_offset(now.astimezone(zone).utcoffset() or timedelta(0))
+
+
+def pending_of(context: BotContext) -> list[dict[str, str]]:
+    """Return what waits for a zone, oldest first (empty when nothing does)."""
+    pending = cast(dict[str, Any], context.user_data).get(PENDING_KEY)
+    return list(pending) if isinstance(pending, list) else []
+
+
+async def ask_for_zone(
+    message: Message, context: BotContext, question: str, pending: dict[str, str]
+) -> None:
+    """Keep `pending` until a zone is chosen, and ask for the zone with common-zone buttons.
+
+    Several requests can wait (a /subscribe and two /remind). A request replaces an earlier
+    one with the same action and "key" (a second /subscribe, the same reminder twice).
+    """
+    kind = (pending.get("action"), pending.get("key"))
+    waiting = [i for i in pending_of(context) if (i.get("action"), i.get("key")) != kind]
+    waiting.append(dict(pending))
+    cast(dict[str, Any], context.user_data)[PENDING_KEY] = waiting[-MAX_PENDING:]
+    texts = context.content.texts
+    text = question + "\n\n" + texts.raw("timezone.how_to_set")
+    await reply(message, text, common_zone_rows(context.now()))
+
+
+async def choose_zone(context: BotContext, user_id: int, zone: ZoneInfo) -> str:
+    """Store the zone, move the user's schedules to it, and return the confirmation (HTML)."""
+    now = context.now()
+    async with context.db() as session, session.begin():
+        moved = await set_zone(session, user_id, zone, now)
+    texts = context.content.texts
+    lines = [
+        texts.get(
+            "timezone.set",
+            zone=zone.key,
+            offset=offset_text(zone, now),
+            time=local_clock(now, zone),
+        )
+    ]
+    if moved.tip or moved.reminders:
+        lines.append(texts.raw("timezone.rescheduled"))
+    return "\n".join(lines)
+
+
+async def follow_up(message: Message, context: BotContext, user_id: int, zone: ZoneInfo) -> None:
+    """Finish what was waiting for the zone (a subscription, reminders), in order."""
+    waiting = pending_of(context)
+    cast(dict[str, Any], context.user_data).pop(PENDING_KEY, None)
+    for pending in waiting:
+        finish = AFTER_ZONE.get(pending.get("action", ""))
+        if finish is not None:
+            await finish(message, context, user_id, zone, pending)
+
+
+async def show_zone(message: Message, context: BotContext, zone_name: str | None) -> None:
+    """Reply with the current zone (or that none is set), how to change it, and zone buttons."""
+    text = zone_panel(context, zone_name)
+    await reply(message, text, common_zone_rows(context.now()))
+
+
+def zone_panel(context: BotContext, zone_name: str | None) -> str:
+    """Return the text of the zone panel: the current zone and how to change it."""
+    texts = context.content.texts
+    now = context.now()
+    zone = zone_named(zone_name)
+    if zone is None:
+        head = texts.raw("timezone.none_yet")
+    else:
+        head = texts.get(
+            "timezone.current",
+            zone=zone.key,
+            offset=offset_text(zone, now),
+            time=local_clock(now, zone),
+        )
+    return head + "\n\n" + texts.raw("timezone.how_to_set")
+
+
+async def timezone_command(update: Update, context: BotContext) -> None:
+    """Show the zone (no argument) or set it from a zone name, an offset or a city."""
+    user, _ = await remember_user(update, context)
+    message = message_of(update)
+    query = " ".join(context.args or []).strip()
+    if not query:
+        await show_zone(message, context, user.time_zone)
+        return
+    texts = context.content.texts
+    now = context.now()
+    found = resolve_zone(query, at=now)
+    if found.zone is not None:
+        zone = ZoneInfo(found.zone)
+        await reply(message, await choose_zone(context, user.id, zone))
+        await follow_up(message, context, user.id, zone)
+        return
+    suggestions = [
+        name
+        for name in found.suggestions
+        if len(f"{SET}{name}".encode()) <= MAX_CALLBACK_DATA and is_known_zone(name)
+    ]
+    if suggestions:
+        rows = [[zone_button(name, now)] for name in suggestions]
+        await reply(message, texts.get("timezone.did_you_mean", query=query[:64]), rows)
+        return
+    text = texts.get("timezone.unknown", query=query[:64]) + "\n\n"
+    await reply(message, text + texts.raw("timezone.how_to_set"), common_zone_rows(now))
+
+
+async def on_zone_button(update: Update, context: BotContext) -> None:
+    """Set the zone from a "did you mean" or common-zone button."""
+    query = await answer_query(update)
+    user, _ = await remember_user(update, context)
+    name = (query.data or "")[len(SET) :]
+    if not is_known_zone(name):  # forged, or a zone the tz database no longer has
+        await edit(query, context.content.texts.raw("timezone.stale_button"))
+        return
+    zone = ZoneInfo(name)
+    await edit(query, await choose_zone(context, user.id, zone))
+    await follow_up(message_of(update), context, user.id, zone)
+
+
+async def on_zone_menu(update: Update, context: BotContext) -> None:
+    """Show the zone panel in place of the message the button sits on."""
+    query = await answer_query(update)
+    user, _ = await remember_user(update, context)
+    await edit(query, zone_panel(context, user.time_zone), common_zone_rows(context.now()))
+
+
+async def on_location(update: Update, context: BotContext) -> None:
+    """Set the zone from a shared location (offline lookup)."""
+    user, _ = await remember_user(update, context)
+    message = message_of(update)
+    location = message.location
+    name = (
+        zone_from_location(location.latitude, location.longitude) if location is not None else None
+    )
+    if name is None:
+        text = context.content.texts.raw("timezone.location_unknown")
+        await reply(message, text, common_zone_rows(context.now()))
+        return
+    zone = ZoneInfo(name)
+    await reply(message, await choose_zone(context, user.id, zone))
+    await follow_up(message, context, user.id, zone)
+
+
+async def zone_from_text(update: Update, context: BotContext, text: str) -> bool:
+    """Take a typed city or zone as the answer when a zone was asked for; True if taken."""
+    if not pending_of(context):
+        return False
+    found = resolve_zone(text, at=context.now())
+    if found.zone is None:  # not clearly a place: let the other features have it
+        return False
+    user, _ = await remember_user(update, context)
+    message = message_of(update)
+    zone = ZoneInfo(found.zone)
+    await reply(message, await choose_zone(context, user.id, zone))
+    await follow_up(message, context, user.id, zone)
+    return True
+
+
+def register(app: BotApp) -> None:
+    """Register /timezone, its buttons, shared locations and typed zones."""
+    app.add_handler(CommandHandler("timezone", timezone_command))
+    app.add_handler(CallbackQueryHandler(on_zone_button, pattern=rf"^{SET}[\w+\-/]+$"))
+    app.add_handler(CallbackQueryHandler(on_zone_menu, pattern=rf"^{MENU}$"))
+    app.add_handler(MessageHandler(filters.LOCATION, on_location))
+    if zone_from_text not in fallback.TEXT_HANDLERS:
+        fallback.TEXT_HANDLERS.insert(0, zone_from_text)

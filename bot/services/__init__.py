@@ -1,0 +1,1 @@
+"""Thin use cases: plain functions over repositories and the domain, no Telegram."""

@@ -1,0 +1,327 @@
+"""Use cases behind /timezone, /subscribe, /tip, /remind, /reminders, /stats and dose buttons.
+
+Plain functions over the repositories and the domain. None of them commits: the handler owns
+the transaction, so "change, recompute, record" lands together or not at all. Every schedule
+keeps the user's local "HH:MM"; its `next_due_utc` is always recomputed from that local time
+in the user's zone (never shifted by hours), so a zone change or a DST change cannot drift it.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Delivery, Reminder, TipSubscription
+from bot.db.repositories import UserRepo
+from bot.db.schedule_repo import (
+    REMINDER_KIND,
+    SNOOZE_KIND,
+    DoseRepo,
+    ReminderRepo,
+    SubscriptionRepo,
+)
+from bot.delivery.dispatcher import schedule_snooze
+from bot.domain.adherence import MONTH_DAYS, SKIPPED, SNOOZED, TAKEN, Adherence, compute_adherence
+from bot.domain.schedule import next_due_utc
+from bot.domain.timeparse import format_local_time
+from bot.domain.tips import next_tip
+
+MAX_REMINDERS = 10
+DEFAULT_TIP_TIME = time(9, 0)
+DOSE_STATUSES = (TAKEN, SKIPPED, SNOOZED)
+
+
+class TooManyReminders(Exception):
+    """The user already has MAX_REMINDERS reminders."""
+
+
+def zone_named(name: str | None) -> ZoneInfo | None:
+    """Return the zone for a stored IANA name; None when unset or unknown."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def stored_time(value: str) -> time:
+    """Parse a stored "HH:MM" (written by this module, so always valid)."""
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+# --------------------------------------------------------------------------------------------
+# Time zone
+
+
+@dataclass(frozen=True)
+class Rescheduled:
+    """What a zone change moved: the daily tip (if active) and how many active reminders."""
+
+    tip: bool
+    reminders: int
+
+
+async def set_zone(
+    session: AsyncSession, user_id: int, zone: ZoneInfo, now: datetime
+) -> Rescheduled:
+    """Store the user's zone and recompute every active schedule from its local time.
+
+    Paused reminders and an inactive subscription have no next time; they get one when they
+    are switched on again.
+
+    Raises:
+        LookupError: If the user does not exist (callers remember the user first).
+    """
+    user = await UserRepo(session).get(user_id)
+    if user is None:
+        raise LookupError(f"user {user_id} is not stored")
+    user.time_zone = zone.key
+    subscription = await SubscriptionRepo(session).for_user(user_id)
+    tip = subscription is not None and subscription.active
+    if subscription is not None and subscription.active:
+        subscription.next_due_utc = next_due_utc(stored_time(subscription.local_time), zone, now)
+    moved = 0
+    for reminder in await ReminderRepo(session).for_user(user_id):
+        if reminder.active:
+            reminder.next_due_utc = next_due_utc(stored_time(reminder.local_time), zone, now)
+            moved += 1
+    return Rescheduled(tip=tip, reminders=moved)
+
+
+# --------------------------------------------------------------------------------------------
+# Daily tip
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """The result of /subscribe: the row, and the time it had when it was already active."""
+
+    subscription: TipSubscription
+    previous_time: str | None  # None: it was not active before
+
+
+async def subscription_of(session: AsyncSession, user_id: int) -> TipSubscription | None:
+    """Return the user's tip subscription row (active or not), if any."""
+    return await SubscriptionRepo(session).for_user(user_id)
+
+
+async def subscribe(
+    session: AsyncSession, user_id: int, zone: ZoneInfo, at: time, now: datetime
+) -> Subscribed:
+    """Switch the daily tip on at local time `at` (or move it there); keep the rotation."""
+    subscription = await SubscriptionRepo(session).get_or_create(user_id, now)
+    previous = subscription.local_time if subscription.active else None
+    subscription.local_time = format_local_time(at)
+    subscription.active = True
+    subscription.next_due_utc = next_due_utc(at, zone, now)
+    return Subscribed(subscription, previous)
+
+
+async def unsubscribe(session: AsyncSession, user_id: int) -> bool:
+    """Switch the daily tip off; return False when it was not on."""
+    subscription = await SubscriptionRepo(session).for_user(user_id)
+    if subscription is None or not subscription.active:
+        return False
+    subscription.active = False
+    subscription.next_due_utc = None
+    return True
+
+
+async def draw_tip(
+    session: AsyncSession,
+    user_id: int,
+    tip_ids: Sequence[str],
+    rng: random.Random,
+    now: datetime,
+) -> tuple[str, TipSubscription]:
+    """Take the user's next tip from their own rotation (shared with the daily tip).
+
+    A user without a subscription gets an inactive row that only keeps the rotation.
+
+    Returns:
+        (tip id, the subscription row).
+    """
+    subscription = await SubscriptionRepo(session).get_or_create(user_id, now, lock=True)
+    tip_id, order, cursor = next_tip(subscription.rotation, subscription.cursor, tip_ids, rng)
+    subscription.rotation = order
+    subscription.cursor = cursor
+    return tip_id, subscription
+
+
+# --------------------------------------------------------------------------------------------
+# Reminders
+
+
+async def reminders_of(session: AsyncSession, user_id: int) -> list[Reminder]:
+    """Return the user's reminders in the order they are listed."""
+    return await ReminderRepo(session).for_user(user_id)
+
+
+async def reminder_count(session: AsyncSession, user_id: int) -> int:
+    """Return how many reminders the user has."""
+    return await ReminderRepo(session).count_for_user(user_id)
+
+
+async def add_reminder(
+    session: AsyncSession,
+    user_id: int,
+    zone: ZoneInfo,
+    at: time,
+    label: str,
+    now: datetime,
+) -> Reminder:
+    """Create a daily reminder at local time `at`.
+
+    Raises:
+        TooManyReminders: When the user already has MAX_REMINDERS.
+    """
+    repo = ReminderRepo(session)
+    if await repo.count_for_user(user_id) >= MAX_REMINDERS:
+        raise TooManyReminders
+    return await repo.add(user_id, label, format_local_time(at), next_due_utc(at, zone, now), now)
+
+
+async def owned_reminder(session: AsyncSession, user_id: int, reminder_id: int) -> Reminder | None:
+    """Return the reminder when it exists and is the user's own; None otherwise."""
+    return await ReminderRepo(session).owned(reminder_id, user_id)
+
+
+def pause(reminder: Reminder) -> None:
+    """Pause a reminder: no more messages until it is resumed."""
+    reminder.active = False
+    reminder.next_due_utc = None
+
+
+def resume(reminder: Reminder, zone: ZoneInfo, now: datetime) -> datetime:
+    """Resume a reminder from its next local time (no backlog of missed days).
+
+    Returns:
+        When it is due next (UTC).
+    """
+    due = next_due_utc(stored_time(reminder.local_time), zone, now)
+    reminder.active = True
+    reminder.next_due_utc = due
+    return due
+
+
+def retime(reminder: Reminder, at: time, zone: ZoneInfo, now: datetime) -> None:
+    """Move a reminder to local time `at`; a paused one stays paused."""
+    reminder.local_time = format_local_time(at)
+    if reminder.active:
+        reminder.next_due_utc = next_due_utc(at, zone, now)
+
+
+async def delete_reminder(session: AsyncSession, reminder: Reminder) -> None:
+    """Delete a reminder with its recorded doses."""
+    await ReminderRepo(session).delete(reminder)
+
+
+# --------------------------------------------------------------------------------------------
+# Answers to reminder messages
+
+
+class Outcome(enum.Enum):
+    """What pressing Taken / Skip / Snooze did."""
+
+    RECORDED = "recorded"
+    ALREADY = "already"  # this message was answered before: nothing changed
+    GONE = "gone"  # no such reminder message for this user (deleted, forged or not a reminder)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer stored for one reminder message."""
+
+    outcome: Outcome
+    status: str = ""  # taken / skipped / snoozed (the stored one when ALREADY)
+    at: datetime | None = None  # when it was recorded
+    label: str = ""  # the reminder's label as the message showed it
+    snooze_due: datetime | None = None  # when a snoozed reminder comes back
+
+
+async def _snooze_due(session: AsyncSession, delivery_id: int) -> datetime | None:
+    """Return when the snooze created from this message is due, if there is one."""
+    snooze = await DoseRepo(session).snooze_of(delivery_id)
+    return None if snooze is None else snooze.due_utc
+
+
+async def answer_reminder(
+    session: AsyncSession,
+    user_id: int,
+    delivery_id: int,
+    status: str,
+    now: datetime,
+    snooze_minutes: int = 0,
+) -> Answer:
+    """Record Taken / Skip / Snooze for the reminder message sent as `delivery_id`.
+
+    One answer per message: a second press returns the first answer unchanged. A snooze adds
+    one extra occurrence `snooze_minutes` from now; the daily series does not move.
+
+    Raises:
+        ValueError: For an unknown status.
+        sqlalchemy.exc.IntegrityError: When a simultaneous press recorded an answer first
+            (the caller retries, and then gets ALREADY).
+    """
+    if status not in DOSE_STATUSES:
+        raise ValueError(f"unknown dose status {status!r}")
+    doses = DoseRepo(session)
+    delivery: Delivery | None = await doses.delivery(delivery_id)
+    if (
+        delivery is None
+        or delivery.user_id != user_id
+        or delivery.kind not in (REMINDER_KIND, SNOOZE_KIND)
+        or delivery.reminder_id is None
+    ):
+        return Answer(Outcome.GONE)
+    reminder = await session.get(Reminder, delivery.reminder_id)
+    if reminder is None or reminder.user_id != user_id:
+        return Answer(Outcome.GONE)
+    label = delivery.payload or reminder.label
+    existing = await doses.for_delivery(delivery_id)
+    if existing is not None:
+        due = await _snooze_due(session, delivery_id) if existing.status == SNOOZED else None
+        return Answer(Outcome.ALREADY, existing.status, existing.at_utc, label, due)
+    await doses.add(reminder.id, delivery_id, delivery.local_date, status, now)
+    due = None
+    if status == SNOOZED:
+        snooze = await schedule_snooze(session, delivery_id, snooze_minutes, now)
+        due = snooze.due_utc if snooze is not None else await _snooze_due(session, delivery_id)
+    return Answer(Outcome.RECORDED, status, now, label, due)
+
+
+# --------------------------------------------------------------------------------------------
+# Adherence
+
+
+@dataclass(frozen=True)
+class ReminderStats:
+    """Adherence for one reminder."""
+
+    reminder: Reminder
+    adherence: Adherence
+
+
+async def reminder_stats(session: AsyncSession, user_id: int, today: date) -> list[ReminderStats]:
+    """Return 7- and 30-day adherence and the streak of each of the user's reminders.
+
+    A day counts as due when the reminder message reached the user that day, or when the
+    user answered one (a message delivered before its status was recorded still counts).
+    """
+    first_day = today - timedelta(days=MONTH_DAYS - 1)
+    doses = DoseRepo(session)
+    result = []
+    for reminder in await ReminderRepo(session).for_user(user_id):
+        answers = await doses.answers_since(reminder.id, first_day)
+        due = await doses.delivered_days_since(reminder.id, first_day)
+        due |= {day for day, status in answers if status in (TAKEN, SKIPPED)}
+        result.append(ReminderStats(reminder, compute_adherence(answers, due, today)))
+    return result

@@ -1,0 +1,70 @@
+"""`alembic upgrade head` on an empty database of each kind gives exactly the models' schema."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.db.models import Base
+from bot.db.session import upgrade_to_head_sync
+from tests.conftest import POSTGRES_URL
+
+
+def schema_drift(url: str) -> list[Any]:
+    """Differences between the database at `url` and the models (empty: no drift)."""
+
+    def compare(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+    async def run() -> list[Any]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(compare)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_sqlite_schema_after_upgrade_head_matches_the_models(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}"
+    upgrade_to_head_sync(url)
+    assert schema_drift(url) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not POSTGRES_URL.startswith("postgresql"), reason="set TEST_DATABASE_URL to a PostgreSQL URL"
+)
+def test_postgres_schema_after_upgrade_head_matches_the_models() -> None:
+    server = make_url(POSTGRES_URL)
+    name = f"{server.database}_drift_{uuid.uuid4().hex[:8]}"
+    fresh = server.set(database=name).render_as_string(hide_password=False)
+
+    async def admin(sql: str) -> None:
+        engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade_to_head_sync(fresh)
+        assert schema_drift(fresh) == []
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -228,9 +228,7 @@ class Texts:
     def get(self, key: str, /, **values: object) -> str:
         """Fill a template. Values are HTML-escaped: replies are sent as HTML."""
         template = self.templates[key]
-        return template.format_map(
-            {k: html.escape(str(v)) for k, v in values.items()}
-        )
+        return template.format_map({k: html.escape(str(v)) for k, v in values.items()})
 
     def raw(self, key: str, /) -> str:
         """Return a template that takes no placeholders."""

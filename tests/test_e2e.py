@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,62 @@ def test_bot_answers_over_http_and_stops_cleanly(
     output = out_path.read_text() + err_path.read_text()
     assert TOKEN not in output
     assert "ABC" not in output
+    assert "Traceback" not in output, output
+
+
+def test_reminder_set_for_the_next_minute_arrives_from_the_running_bot(
+    server: FakeBotApiServer, tmp_path: Path
+) -> None:
+    """/timezone UTC, /remind for the next minute: the running process delivers it on time."""
+    out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            cwd=ROOT,
+            env=bot_env(f"http://127.0.0.1:{server.port}/bot", tmp_path),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        server.push_message("/timezone UTC")
+        server.wait_for_message(lambda m: "UTC" in m["plain"], timeout=STARTUP)
+        due = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        server.push_message(f"/remind {due:%H:%M} magnesium citrate")
+        confirmation = server.wait_for_message(lambda m: "Reminder set" in m["plain"], timeout=10)
+        assert f"{due:%H:%M}" in confirmation["plain"]
+
+        reminder = server.wait_for_message(
+            lambda m: m["plain"].startswith("⏰") and "magnesium citrate" in m["plain"],
+            timeout=(due - datetime.now(UTC)).total_seconds() + 30,
+        )
+        delay = reminder["at"] - due.timestamp()
+        assert 0 <= delay <= 15, f"arrived {delay:.1f} s after its time"
+        labels = [b["text"] for row in reminder["reply_markup"]["inline_keyboard"] for b in row]
+        assert any("Taken" in label for label in labels)
+        assert any("Snooze 15 min" in label for label in labels)
+
+        taken = next(
+            b["callback_data"]
+            for row in reminder["reply_markup"]["inline_keyboard"]
+            for b in row
+            if "Taken" in b["text"]
+        )
+        server.push_callback(taken, reminder["message_id"])
+        edited = server.wait_for_message(
+            lambda m: m["method"] == "editMessageText" and "Taken at" in m["plain"], timeout=10
+        )
+        assert edited["message_id"] == reminder["message_id"]
+        server.wait_for_call("answerCallbackQuery", timeout=5)
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    output = out_path.read_text() + err_path.read_text()
+    assert TOKEN not in output
     assert "Traceback" not in output, output
 
 

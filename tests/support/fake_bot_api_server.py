@@ -278,6 +278,7 @@ class FakeBotApiServer:
             "text": text,
             "plain": plain,
             "reply_markup": params.get("reply_markup"),
+            "at": time.time(),
         }
         self.messages.append(record)
         self.current[(chat_id, record["message_id"])] = record
@@ -294,6 +295,7 @@ class FakeBotApiServer:
         if (text, markup) == (old["text"], old["reply_markup"]):
             raise ApiError(400, "Bad Request: message is not modified")
         record = {**old, "method": "editMessageText", "text": text, "plain": plain}
+        record["at"] = time.time()
         record["reply_markup"] = markup
         self.messages.append(record)
         self.current[(chat_id, record["message_id"])] = record

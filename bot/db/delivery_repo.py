@@ -62,6 +62,21 @@ class Outbound:
     time_zone: str | None
     lease: datetime
 
+    @classmethod
+    def of_row(cls, row: Any, kind: str, lease: datetime) -> Outbound:
+        """Build from a selected deliveries row (with the user's time_zone) and a new lease."""
+        return cls(
+            id=row.id,
+            kind=kind,
+            item_id=row.item_id,
+            user_id=row.user_id,
+            chat_id=row.chat_id,
+            due_utc=row.due_utc,
+            payload=row.payload,
+            time_zone=row.time_zone,
+            lease=lease,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SendState:

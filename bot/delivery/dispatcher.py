@@ -193,19 +193,7 @@ async def promote_snoozes(repo: DeliveryRepo, now: datetime, limit: int) -> Clai
             result.expired += 1
         else:
             changes.append((row.id, CLAIMED))
-            result.claimed.append(
-                Outbound(
-                    id=row.id,
-                    kind=SNOOZE,
-                    item_id=row.item_id,
-                    user_id=row.user_id,
-                    chat_id=row.chat_id,
-                    due_utc=row.due_utc,
-                    payload=row.payload,
-                    time_zone=row.time_zone,
-                    lease=now,
-                )
-            )
+            result.claimed.append(Outbound.of_row(row, SNOOZE, now))
     await repo.set_statuses(changes, now)
     return result
 
@@ -261,19 +249,7 @@ async def recover(
                 found.unknown += 1
             else:
                 changes.append((row.id, CLAIMED))
-                found.claimed.append(
-                    Outbound(
-                        id=row.id,
-                        kind=row.kind,
-                        item_id=row.item_id,
-                        user_id=row.user_id,
-                        chat_id=row.chat_id,
-                        due_utc=row.due_utc,
-                        payload=row.payload,
-                        time_zone=row.time_zone,
-                        lease=now,
-                    )
-                )
+                found.claimed.append(Outbound.of_row(row, row.kind, now))
         await repo.set_statuses(changes, now)
         if len(rows) < limit:
             return found

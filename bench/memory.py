@@ -18,6 +18,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,25 +42,38 @@ from bench.common import (
 from bench.fakeapi import BenchApi
 
 
-def bot_rss(db: Path, log: Path, settle: float, samples: int) -> tuple[int, list[str]]:
-    """Start the bot on `db`, let it settle, return its median RSS and any log problems."""
+@contextmanager
+def polling_bot(db: Path, log: Path) -> Iterator[tuple[BotProcess, float, list[str]]]:
+    """Start the bot on `db` against a fresh fake API and wait for its first getUpdates.
+
+    Yields the bot, the time.monotonic() of that first getUpdates, and a list which, once the
+    block is left and the bot stopped, holds the problems in its log (and a non-zero exit).
+    """
+    problems: list[str] = []
     with BenchApi(TOKEN) as api:
         bot = BotProcess(bot_env(api.base_url, db), log)
         try:
-            if api.wait_polling(timeout=120) is None:
+            polled = api.wait_polling(timeout=120)
+            if polled is None:
                 raise SystemExit(f"the bot did not start:\n{bot.log()[-3000:]}")
-            time.sleep(settle)
-            values = []
-            for _ in range(samples):
-                values.append(bot.rss())
-                time.sleep(1)
-            if not bot.alive():
-                raise SystemExit(f"the bot died:\n{bot.log()[-3000:]}")
+            yield bot, polled, problems
         finally:
             code = bot.stop()
-    problems = check_log(bot.log())
+    problems += check_log(bot.log())
     if code != 0:
         problems.append(f"exit code {code}")
+
+
+def bot_rss(db: Path, log: Path, settle: float, samples: int) -> tuple[int, list[str]]:
+    """Start the bot on `db`, let it settle, return its median RSS and any log problems."""
+    with polling_bot(db, log) as (bot, _, problems):
+        time.sleep(settle)
+        values = []
+        for _ in range(samples):
+            values.append(bot.rss())
+            time.sleep(1)
+        if not bot.alive():
+            raise SystemExit(f"the bot died:\n{bot.log()[-3000:]}")
     return int(statistics.median(values)), problems
 
 

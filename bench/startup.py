@@ -24,26 +24,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datagen
-from bench.common import TOKEN, BotProcess, bot_env, check_log, finish, say, table, workdir
-from bench.fakeapi import BenchApi
-from bench.memory import per_job
+from bench.common import finish, say, table, workdir
+from bench.memory import per_job, polling_bot
 
 
 def time_to_poll(db: Path, log: Path) -> tuple[float, list[str]]:
     """Start the bot; return seconds until its first getUpdates, and log problems."""
-    with BenchApi(TOKEN) as api:
-        bot = BotProcess(bot_env(api.base_url, db), log)
-        try:
-            polled = api.wait_polling(timeout=120)
-            if polled is None:
-                raise SystemExit(f"the bot did not start:\n{bot.log()[-3000:]}")
-            elapsed = polled - bot.started
-            time.sleep(1)  # let it finish its first tick before the stop
-        finally:
-            code = bot.stop()
-    problems = check_log(bot.log())
-    if code != 0:
-        problems.append(f"exit code {code}")
+    with polling_bot(db, log) as (bot, polled, problems):
+        elapsed = polled - bot.started
+        time.sleep(1)  # let it finish its first tick before the stop
     return elapsed, problems
 
 

@@ -250,7 +250,16 @@ class FakeApiRequest(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         """Answer the call from the fake API."""
+        return self._answer(*self._parse(url, request_data))
+
+    @staticmethod
+    def _parse(url: str, request_data: RequestData | None) -> tuple[str, dict[str, Any]]:
+        """Return the method a call names (the URL's last part) and its parameters."""
         endpoint = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        return endpoint, params
+
+    def _answer(self, endpoint: str, params: dict[str, Any]) -> tuple[int, bytes]:
+        """Answer one parsed call: the HTTP status and the JSON body."""
         status, body = self.api.handle(endpoint, params)
         return status, json.dumps(body).encode()

@@ -11,7 +11,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.content import Texts
@@ -247,19 +247,31 @@ async def on_pause_or_resume(update: Update, context: BotContext) -> None:
     await edit(query, text, rows)
 
 
-async def on_delete(update: Update, context: BotContext) -> None:
-    """Ask to confirm deleting a reminder."""
+async def pressed_reminder(
+    update: Update, context: BotContext
+) -> tuple[CallbackQuery, Reminder] | None:
+    """Answer a press on a reminder's button and load the user's reminder it names.
+
+    When that reminder is gone, show the list with a note saying so and return None.
+    """
     query = await answer_query(update)
     user, _ = await remember_user(update, context)
-    texts = context.content.texts
     async with context.db() as session:
         reminder = await owned_reminder(session, user.id, reminder_id_of(query.data))
     if reminder is None:
-        text, rows = await current_list(
-            context, user.id, user.time_zone, texts.raw("reminders.gone")
-        )
+        note = context.content.texts.raw("reminders.gone")
+        text, rows = await current_list(context, user.id, user.time_zone, note)
         await edit(query, text, rows)
+        return None
+    return query, reminder
+
+
+async def on_delete(update: Update, context: BotContext) -> None:
+    """Ask to confirm deleting a reminder."""
+    if (pressed := await pressed_reminder(update, context)) is None:
         return
+    query, reminder = pressed
+    texts = context.content.texts
     text = texts.get(
         "reminders.confirm_delete", label=label_of(texts, reminder), time=reminder.local_time
     )
@@ -294,17 +306,10 @@ async def on_delete_confirmed(update: Update, context: BotContext) -> None:
 
 async def on_retime(update: Update, context: BotContext) -> None:
     """Ask for a new time; the next text message is taken as the answer."""
-    query = await answer_query(update)
-    user, _ = await remember_user(update, context)
-    texts = context.content.texts
-    async with context.db() as session:
-        reminder = await owned_reminder(session, user.id, reminder_id_of(query.data))
-    if reminder is None:
-        text, rows = await current_list(
-            context, user.id, user.time_zone, texts.raw("reminders.gone")
-        )
-        await edit(query, text, rows)
+    if (pressed := await pressed_reminder(update, context)) is None:
         return
+    query, reminder = pressed
+    texts = context.content.texts
     user_data(context)[NEW_TIME_KEY] = reminder.id
     text = texts.get(
         "reminders.ask_new_time", label=label_of(texts, reminder), time=reminder.local_time

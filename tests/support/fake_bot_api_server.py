@@ -2,7 +2,9 @@
 
 Written from the Bot API documentation, independently of `bot.fake_api`, so it checks the bot
 (PTB's HTTP client, our base URL handling, form-encoded parameters) against the API itself.
-Stdlib only: an `http.server` in a thread, bound to 127.0.0.1 on a free port.
+Stdlib only: an `http.server` in a thread, bound to 127.0.0.1 on a free port. The pieces that
+are not specific to these tests (errors, the HTML check, message shapes, the HTTP front with its
+update queue) are shared with the benchmarks' server, `bench/fakeapi.py`.
 
     with FakeBotApiServer(token="123:ABC") as server:
         ... start the bot with TELEGRAM_BASE_URL=server.base_url ...
@@ -21,7 +23,7 @@ import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlsplit
 
 BOT_USER = {
@@ -42,12 +44,13 @@ Record = dict[str, Any]
 
 
 class ApiError(Exception):
-    """An error answer: HTTP status and Telegram's description."""
+    """An error answer: HTTP status, Telegram's description, and a 429's retry_after."""
 
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.retry_after = retry_after
 
 
 class _HtmlCheck(HTMLParser):
@@ -93,22 +96,164 @@ def decode_param(value: str) -> Any:
     return value
 
 
-class FakeBotApiServer:
-    """The state and HTTP front of a fake Bot API; thread-safe; a context manager."""
+def chat_id_of(params: Record) -> int:
+    """The chat_id parameter as an int; Telegram's answer when it is missing or not a number."""
+    try:
+        return int(params["chat_id"])
+    except (KeyError, TypeError, ValueError):
+        raise ApiError(400, "Bad Request: chat not found") from None
 
-    def __init__(self, token: str = "123:ABC") -> None:
-        self.token = token
-        self.calls: list[tuple[str, Record]] = []
-        self.messages: list[Record] = []  # every sendMessage and editMessageText, in order
-        self.current: dict[tuple[int, int], Record] = {}  # (chat, message id) -> latest state
-        self.commands: list[Record] = []
-        self.bad_token_requests = 0
+
+def new_message_text(params: Record) -> str:
+    """The plain text of a message to send: HTML checked, not empty, at most 4096 characters."""
+    plain = plain_text(str(params.get("text") or ""), params.get("parse_mode"))
+    if not plain.strip():
+        raise ApiError(400, "Bad Request: message text is empty")
+    if len(plain.encode("utf-16-le")) // 2 > 4096:
+        raise ApiError(400, "Bad Request: message is too long")
+    return plain
+
+
+def user_message(message_id: int, text: str, *, user_id: int, first_name: str) -> Record:
+    """A private text message from a user (a command when it starts with '/')."""
+    message: Record = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": user_id, "type": "private", "first_name": first_name},
+        "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+        "text": text,
+    }
+    if text.startswith("/"):
+        length = len(text.split()[0])
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    return message
+
+
+def callback_query(
+    query_id: str, data: str, message: Record, *, user_id: int, first_name: str, instance: str
+) -> Record:
+    """A button press by `user_id` on `message`, one the bot sent."""
+    return {
+        "id": query_id,
+        "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+        "chat_instance": instance,
+        "data": data,
+        "message": message,
+    }
+
+
+def bot_message(
+    message_id: int,
+    chat_id: int,
+    text: str,
+    markup: Any,
+    *,
+    edited: bool,
+    bot: Record = BOT_USER,
+    first_name: str = "Ada",
+) -> Record:
+    """A message the bot sent to a private chat, as the API returns it."""
+    message: Record = {
+        "message_id": message_id,
+        "from": bot,
+        "chat": {"id": chat_id, "type": "private", "first_name": first_name},
+        "date": int(time.time()),
+        "text": text,
+    }
+    if markup:
+        message["reply_markup"] = markup
+    if edited:
+        message["edit_date"] = int(time.time())
+    return message
+
+
+class ApiHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    api: ApiFront
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when the bot drops a connection (e.g. a cancelled long poll)."""
+
+
+class ApiHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
+    server: ApiHttpServer
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log (the path holds the token)."""
+
+    def _answer(self) -> None:
+        api = self.server.api
+        url = urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        match = re.fullmatch(r"/bot([^/]+)/(\w+)", url.path)
+        answer: Record
+        try:
+            if match is None:
+                raise ApiError(404, "Not Found")
+            if match[1] != api.token:
+                api.bad_token_requests += 1
+                raise ApiError(401, "Unauthorized")
+            params: Record = {k: decode_param(v) for k, v in parse_qsl(url.query)}
+            params.update(self._params(body))
+            status, answer = 200, {"ok": True, "result": api.handle(match[2], params)}
+        except ApiError as exc:
+            status = exc.code
+            answer = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.retry_after is not None:
+                answer["parameters"] = {"retry_after": exc.retry_after}
+        data = json.dumps(answer).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the bot went away while we held the request
+            self.close_connection = True
+
+    def _params(self, body: bytes) -> Record:
+        if not body:
+            return {}
+        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if kind == "application/json":
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise ApiError(400, "Bad Request: invalid JSON") from None
+            if not isinstance(data, dict):
+                raise ApiError(400, "Bad Request: parameters must be an object")
+            return data
+        if kind == "application/x-www-form-urlencoded":
+            pairs = parse_qsl(body.decode(), keep_blank_values=True)
+            return {k: decode_param(v) for k, v in pairs}
+        raise ApiError(400, f"Bad Request: unsupported content type {kind!r}")
+
+
+class ApiFront:
+    """The HTTP side of a fake Bot API: a server thread, the update queue, long-polled getUpdates.
+
+    Subclasses call `_open()` once and answer calls in `handle` (getUpdates: `_get_updates`).
+    """
+
+    token: str
+    bad_token_requests: int
+    server_class: ClassVar[type[ApiHttpServer]] = ApiHttpServer
+    max_poll: ClassVar[float] = 50  # seconds a getUpdates is held at most
+
+    def _open(self) -> None:
         self._updates: list[Record] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._cond = threading.Condition()
         self._closed = False
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = self.server_class(("127.0.0.1", 0), ApiHandler)
         self._httpd.api = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,))
         self._thread.daemon = True
@@ -122,7 +267,7 @@ class FakeBotApiServer:
         """PTB's form of the base URL: the token is appended to it."""
         return f"http://127.0.0.1:{self.port}/bot"
 
-    def start(self) -> FakeBotApiServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -134,13 +279,15 @@ class FakeBotApiServer:
         self._httpd.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> FakeBotApiServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- the test side -------------------------------------------------------------------------
+    def handle(self, method: str, params: Record) -> Any:
+        """Answer one call (the result), or raise ApiError."""
+        raise NotImplementedError
 
     def push_update(self, update: Record) -> int:
         """Queue an update for getUpdates; return its update_id (assigned when missing)."""
@@ -150,36 +297,53 @@ class FakeBotApiServer:
             self._cond.notify_all()
         return int(update["update_id"])
 
+    def _polled(self) -> None:
+        """Called under the lock when a getUpdates arrives."""
+
+    def _get_updates(self, params: Record) -> list[Record]:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), self.max_poll)
+        with self._cond:
+            self._polled()
+            if offset > 0:  # confirms every update before it
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return list(self._updates[:limit])
+
+
+class FakeBotApiServer(ApiFront):
+    """The state and HTTP front of a fake Bot API; thread-safe; a context manager."""
+
+    def __init__(self, token: str = "123:ABC") -> None:
+        self.token = token
+        self.calls: list[tuple[str, Record]] = []
+        self.messages: list[Record] = []  # every sendMessage and editMessageText, in order
+        self.current: dict[tuple[int, int], Record] = {}  # (chat, message id) -> latest state
+        self.commands: list[Record] = []
+        self.bad_token_requests = 0
+        self._open()
+
+    # -- the test side -------------------------------------------------------------------------
+
     def push_message(self, text: str, *, user_id: int = USER_ID, first_name: str = "Ada") -> int:
         """Queue a private text message from a user (a command when it starts with '/')."""
-        message: Record = {
-            "message_id": 10_000 + next(self._message_ids),
-            "date": int(time.time()),
-            "chat": {"id": user_id, "type": "private", "first_name": first_name},
-            "from": {"id": user_id, "is_bot": False, "first_name": first_name},
-            "text": text,
-        }
-        if text.startswith("/"):
-            length = len(text.split()[0])
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        message_id = 10_000 + next(self._message_ids)
+        message = user_message(message_id, text, user_id=user_id, first_name=first_name)
         return self.push_update({"message": message})
 
     def push_callback(self, data: str, message_id: int, *, user_id: int = USER_ID) -> int:
         """Queue a button press on a message the bot sent."""
         shown = self.current.get((user_id, message_id), {})
-        query = {
-            "id": f"cq{next(self._update_ids)}",
-            "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
-            "chat_instance": "e2e",
-            "data": data,
-            "message": {
-                "message_id": message_id,
-                "date": int(time.time()),
-                "chat": {"id": user_id, "type": "private", "first_name": "Ada"},
-                "from": BOT_USER,
-                "text": shown.get("plain", "…"),
-            },
-        }
+        message = bot_message(message_id, user_id, shown.get("plain", "…"), None, edited=False)
+        query_id = f"cq{next(self._update_ids)}"
+        query = callback_query(
+            query_id, data, message, user_id=user_id, first_name="Ada", instance="e2e"
+        )
         return self.push_update({"callback_query": query})
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -223,20 +387,6 @@ class FakeBotApiServer:
             self._cond.notify_all()
             return result
 
-    def _get_updates(self, params: Record) -> list[Record]:
-        offset = int(params.get("offset") or 0)
-        limit = int(params.get("limit") or 100)
-        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 50)
-        with self._cond:
-            if offset > 0:  # confirms every update before it
-                self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            while not self._updates and not self._closed:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            return list(self._updates[:limit])
-
     def _m_getme(self, params: Record) -> Any:
         return BOT_USER
 
@@ -266,11 +416,7 @@ class FakeBotApiServer:
     def _m_sendmessage(self, params: Record) -> Any:
         chat_id = self._chat_id(params)
         text = str(params.get("text") or "")
-        plain = plain_text(text, params.get("parse_mode"))
-        if not plain.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(plain.encode("utf-16-le")) // 2 > 4096:
-            raise ApiError(400, "Bad Request: message is too long")
+        plain = new_message_text(params)
         record: Record = {
             "method": "sendMessage",
             "chat_id": chat_id,
@@ -311,90 +457,12 @@ class FakeBotApiServer:
         self.current[(chat_id, record["message_id"])] = record
         return self._message(record)
 
-    @staticmethod
-    def _chat_id(params: Record) -> int:
-        try:
-            return int(params["chat_id"])
-        except (KeyError, TypeError, ValueError):
-            raise ApiError(400, "Bad Request: chat not found") from None
+    _chat_id = staticmethod(chat_id_of)
 
     @staticmethod
     def _message(record: Record) -> Record:
-        message = {
-            "message_id": record["message_id"],
-            "from": BOT_USER,
-            "chat": {"id": record["chat_id"], "type": "private", "first_name": "Ada"},
-            "date": int(time.time()),
-            "text": record["plain"],
-        }
-        if record.get("reply_markup"):
-            message["reply_markup"] = record["reply_markup"]
-        if record["method"] != "sendMessage":
-            message["edit_date"] = int(time.time())
-        return message
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    api: FakeBotApiServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet when the bot drops a connection (e.g. a cancelled long poll)."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log (the path holds the token)."""
-
-    def _answer(self) -> None:
-        api = self.server.api
-        url = urlsplit(self.path)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        match = re.fullmatch(r"/bot([^/]+)/(\w+)", url.path)
-        try:
-            if match is None:
-                raise ApiError(404, "Not Found")
-            if match[1] != api.token:
-                api.bad_token_requests += 1
-                raise ApiError(401, "Unauthorized")
-            params: Record = {k: decode_param(v) for k, v in parse_qsl(url.query)}
-            params.update(self._params(body))
-            status, answer = 200, {"ok": True, "result": api.handle(match[2], params)}
-        except ApiError as exc:
-            status = exc.code
-            answer = {"ok": False, "error_code": exc.code, "description": exc.description}
-        data = json.dumps(answer).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:  # the bot went away while we held the request
-            self.close_connection = True
-
-    def _params(self, body: bytes) -> Record:
-        if not body:
-            return {}
-        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if kind == "application/json":
-            try:
-                data = json.loads(body)
-            except ValueError:
-                raise ApiError(400, "Bad Request: invalid JSON") from None
-            if not isinstance(data, dict):
-                raise ApiError(400, "Bad Request: parameters must be an object")
-            return data
-        if kind == "application/x-www-form-urlencoded":
-            pairs = parse_qsl(body.decode(), keep_blank_values=True)
-            return {k: decode_param(v) for k, v in pairs}
-        raise ApiError(400, f"Bad Request: unsupported content type {kind!r}")
+        edited = record["method"] != "sendMessage"
+        markup = record.get("reply_markup")
+        return bot_message(
+            record["message_id"], record["chat_id"], record["plain"], markup, edited=edited
+        )

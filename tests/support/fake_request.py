@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from telegram.error import NetworkError, TimedOut
-from telegram.request import RequestData
 
 from bot.fake_api import FakeApiRequest, FakeBotApi, strip_html
 
@@ -43,45 +42,32 @@ class FakeRequest(FakeApiRequest):
     def calls(self) -> list[tuple[str, dict[str, Any]]]:
         return self.api.calls
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        endpoint = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
+    def _answer(self, endpoint: str, params: dict[str, Any]) -> tuple[int, bytes]:
         for responder in list(self.responders):
             answer = responder(endpoint, params)
             if answer is not None:
                 self.api.calls.append((endpoint, params))
                 status, body = answer
                 return status, json.dumps(body).encode()
-        status, body = self.api.handle(endpoint, params)
-        return status, json.dumps(body).encode()
+        return super()._answer(endpoint, params)
 
     # -- failure helpers ------------------------------------------------------------------------
 
     def fail_chat(self, chat_id: int, answer: tuple[int, dict[str, Any]], times: int = -1) -> None:
         """Answer every (or the next `times`) sendMessage to `chat_id` with `answer`."""
-        left = [times]
-
-        def responder(endpoint: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
-            if endpoint != "sendMessage" or int(params.get("chat_id", 0)) != chat_id:
-                return None
-            if left[0] == 0:
-                return None
-            left[0] -= 1
-            return answer
-
-        self.responders.append(responder)
+        self._on_send(chat_id, times, lambda endpoint, params: answer)
 
     def raise_for_chat(self, chat_id: int, error: Exception, times: int = 1) -> None:
         """Raise `error` (e.g. TimedOut) for the next `times` sendMessage calls to `chat_id`."""
+
+        def raise_error(endpoint: str, params: dict[str, Any]) -> None:
+            self.api.calls.append((endpoint + ":raised", params))
+            raise error
+
+        self._on_send(chat_id, times, raise_error)
+
+    def _on_send(self, chat_id: int, times: int, respond: Responder) -> None:
+        """Let `respond` answer every (or the next `times`) sendMessage to `chat_id`."""
         left = [times]
 
         def responder(endpoint: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
@@ -90,8 +76,7 @@ class FakeRequest(FakeApiRequest):
             if left[0] == 0:
                 return None
             left[0] -= 1
-            self.api.calls.append((endpoint + ":raised", params))
-            raise error
+            return respond(endpoint, params)
 
         self.responders.append(responder)
 

@@ -21,7 +21,9 @@ REM_SNOOZE15 = "rem:snooze15:"
 REM_SNOOZE60 = "rem:snooze60:"
 REM_SKIP = "rem:skip:"
 SNOOZE_MINUTES = {REM_SNOOZE15: 15, REM_SNOOZE60: 60}
-REMINDER_PATTERN = r"^rem:(taken|snooze15|snooze60|skip):\d+$"  # for CallbackQueryHandler
+# Ids are database keys (32-bit on every backend): a forged longer number matches nothing.
+ROW_ID = r"[1-9]\d{0,8}"
+REMINDER_PATTERN = rf"^rem:(taken|snooze15|snooze60|skip):{ROW_ID}$"  # for CallbackQueryHandler
 
 
 @dataclass(frozen=True)

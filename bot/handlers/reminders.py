@@ -23,6 +23,7 @@ from bot.delivery.messages import (
     REM_SNOOZE60,
     REM_TAKEN,
     REMINDER_PATTERN,
+    ROW_ID,
     SNOOZE_MINUTES,
 )
 from bot.domain.adherence import SKIPPED, SNOOZED, TAKEN
@@ -435,11 +436,13 @@ def register(app: BotApp) -> None:
     app.add_handler(CallbackQueryHandler(on_list, pattern=rf"^{LIST}$"))
     app.add_handler(CallbackQueryHandler(on_list_menu, pattern=rf"^{MENU_REMINDERS}$"))
     app.add_handler(
-        CallbackQueryHandler(on_pause_or_resume, pattern=rf"^(?:{PAUSE}|{RESUME})\d+$")
+        CallbackQueryHandler(on_pause_or_resume, pattern=rf"^(?:{PAUSE}|{RESUME}){ROW_ID}$")
     )
-    app.add_handler(CallbackQueryHandler(on_delete, pattern=rf"^{DELETE}\d+$"))
-    app.add_handler(CallbackQueryHandler(on_delete_confirmed, pattern=rf"^{DELETE_CONFIRMED}\d+$"))
-    app.add_handler(CallbackQueryHandler(on_retime, pattern=rf"^{RETIME}\d+$"))
+    app.add_handler(CallbackQueryHandler(on_delete, pattern=rf"^{DELETE}{ROW_ID}$"))
+    app.add_handler(
+        CallbackQueryHandler(on_delete_confirmed, pattern=rf"^{DELETE_CONFIRMED}{ROW_ID}$")
+    )
+    app.add_handler(CallbackQueryHandler(on_retime, pattern=rf"^{RETIME}{ROW_ID}$"))
     app.add_handler(CallbackQueryHandler(on_cancel, pattern=rf"^{CANCEL}$"))
     app.add_handler(CallbackQueryHandler(on_dose, pattern=REMINDER_PATTERN))
     if new_time_from_text not in fallback.TEXT_HANDLERS:

@@ -486,3 +486,22 @@ async def test_a_press_racing_another_one_is_reported_as_already_answered(
     assert "✅ Taken at 21:00 (Europe/Berlin)" in text
     assert "already answered" in text
     assert not any("went wrong" in t for t in fake.sent_texts())
+
+
+async def test_forged_ids_too_large_for_the_database_are_answered_politely(
+    app: BotApp, berlin: Chat, fake: FakeRequest
+) -> None:
+    await berlin.send("/remind 21:00 glycinate")
+    huge = 91113293284  # beyond 32 bits: PostgreSQL would refuse it as a query argument
+    for data in (
+        f"rem:taken:{huge}",
+        f"rem:snooze60:{huge}",
+        f"rmd:pause:{huge}",
+        f"rmd:delok:{huge}",
+        f"rmd:time:{huge}",
+    ):
+        fake.clear()
+        await berlin.press(data)
+        assert len(fake.of("answerCallbackQuery")) == 1, data
+        assert not any("went wrong" in text for text in fake.sent_texts()), data
+    assert await all_rows(app, Dose) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotApp, BotContext
@@ -17,10 +18,14 @@ TEXT_HANDLERS: list[TextHandler] = []
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    """Say the command is unknown and point to /help."""
+    """Say the command is unknown and point to /help (in groups: only when addressed to us)."""
     message = message_of(update)
     text = message.text or message.caption or ""
-    name = text.split()[0].split("@")[0] if text.split() else "/"
+    name, _, addressee = (text.split()[0] if text.split() else "/").partition("@")
+    if message.chat.type != ChatType.PRIVATE and addressee.lower() != (
+        (context.bot.username or "").lower()
+    ):
+        return  # another bot's command, or a command in a group that was not meant for us
     await reply(message, context.content.texts.get("fallback.unknown_command", command=name[:64]))
 
 
@@ -44,6 +49,8 @@ async def unknown_button(update: Update, context: BotContext) -> None:
 def register(app: BotApp) -> None:
     """Register the catch-alls (must be last)."""
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, free_text))
-    app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, free_text))
+    # Free text is answered in private chats only: in a group, chatter is not for the bot.
+    private = filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, free_text))
+    app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, free_text))
     app.add_handler(CallbackQueryHandler(unknown_button))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import User
@@ -46,9 +45,3 @@ class UserRepo:
         user.first_name = first_name[:128]
         user.language = language
         return user, False
-
-    async def count(self) -> int:
-        """Return how many users there are."""
-        from sqlalchemy import func
-
-        return int(await self.session.scalar(select(func.count()).select_from(User)) or 0)

@@ -1,7 +1,7 @@
 """Crash the bot with SIGKILL in the middle of a fan-out, restart it, count what arrived.
 
-    python bench/chaos.py            # 5 runs x 10 000 due deliveries, runs in parallel (~7 min)
-    python bench/chaos.py --quick    # 5 runs x 1 000 due deliveries (~1.5 min)
+    python -m bench.chaos            # 5 runs x 10 000 due deliveries, runs in parallel (~7 min)
+    python -m bench.chaos --quick    # 5 runs x 1 000 due deliveries (~1.5 min)
 
 Each run: a fresh database where N/2 users each have a daily tip and a reminder due now
 (N deliveries), a local fake Bot API (30 msg/s limit, 50 ms per call), and `python -m bot`.
@@ -34,8 +34,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datagen
 from bench.common import BotProcess, bot_env, check_log, finish, say, table, workdir

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from harness.bot_process import bot_env as shared_bot_env
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"  # git-ignored: bot logs and raw figures of the last runs
 TOKEN = "424242:BENCH-secret-token"
@@ -137,24 +139,8 @@ def sqlite_url(path: Path) -> str:
 
 
 def bot_env(base_url: str, db_path: Path, **extra: str) -> dict[str, str]:
-    """The environment of a `python -m bot` run against a local fake Bot API."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "DATABASE_", "SEND_", "DISPATCH_", "ADMIN_"))
-        and "proxy" not in k.lower()
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=base_url,
-        DATABASE_URL=sqlite_url(db_path),
-        LOG_LEVEL="INFO",
-        NO_PROXY="127.0.0.1,localhost",
-        PYTHONIOENCODING="utf-8",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
+    """The environment of a benchmarked `python -m bot` run against a local fake Bot API."""
+    return shared_bot_env(base_url, sqlite_url(db_path), TOKEN, **extra)
 
 
 class BotProcess:

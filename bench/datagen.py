@@ -5,7 +5,7 @@ The schema comes from the real migrations (`upgrade_to_head_sync`), the rows fro
 million subscribers load in seconds. Due times are computed with the bot's own
 `next_due_utc`, once per (zone, local time) pair.
 
-    python bench/datagen.py out.sqlite3 --subscribers 1000000
+    python -m bench.datagen out.sqlite3 --subscribers 1000000
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.db.session import upgrade_to_head_sync
 from bot.domain.schedule import next_due_utc

@@ -1,7 +1,7 @@
 """How long one dispatcher claim takes with a million subscribers, against a plain-SQL floor.
 
-    python bench/dispatch.py            # 1 000 000 subscribers, about 2 minutes
-    python bench/dispatch.py --quick    # 100 000 subscribers, about 20 s
+    python -m bench.dispatch            # 1 000 000 subscribers, about 2 minutes
+    python -m bench.dispatch --quick    # 100 000 subscribers, about 20 s
 
 One SQLite database with the subscribers (local times spread over the day in 13 zones, plus
 10 % at 09:00 Europe/Berlin) is copied twice. On one copy the bot's own claim runs
@@ -30,8 +30,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datagen
 from bench.common import finish, percentile, say, sqlite_url, table, workdir
@@ -121,7 +119,7 @@ class Floor:
                 marks = ",".join(["(?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"] * count)
                 inserted = con.execute(
                     "INSERT INTO deliveries (kind, item_id, user_id, chat_id, local_date, due_utc,"
-                    " status, attempts, claimed_at, reminder_id, payload) VALUES "
+                    " status, attempts, claimed_at, reminder_id, label) VALUES "
                     + marks
                     + " ON CONFLICT DO NOTHING RETURNING id, item_id, status",
                     values,

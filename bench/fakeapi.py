@@ -2,7 +2,7 @@
 
 Stdlib only: an `http.server` in threads, bound to 127.0.0.1 on a free port. The HTTP front,
 the update queue, the HTML check and the message shapes are those of the end-to-end tests' fake
-(`tests/support/fake_bot_api_server.py`); what is here is the benchmark's own.
+(`harness/fake_bot_api_server.py`); what is here is the benchmark's own.
 
 * more than `limit` (30) messages inside any one second: 429 with `retry_after`;
 * a set of blocked chats: 403 "Forbidden: bot was blocked by the user";
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from tests.support.fake_bot_api_server import (
+from harness.fake_bot_api_server import (
     ApiError,
     ApiFront,
     ApiHttpServer,

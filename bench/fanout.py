@@ -1,7 +1,7 @@
 """100 000 tips due in the same minute, sent by `python -m bot` to a Bot API that enforces limits.
 
-    python bench/fanout.py            # 100 000 due, 3 minutes of drain (about 3.5 minutes)
-    python bench/fanout.py --quick    # 20 000 due, 60 s of drain
+    python -m bench.fanout            # 100 000 due, 3 minutes of drain (about 3.5 minutes)
+    python -m bench.fanout --quick    # 20 000 due, 60 s of drain
 
 The local fake Bot API (`bench/fakeapi.py`) answers 429 with retry_after when more than 30
 messages arrive within one second, and 403 for 1 % of the chats (blocked users). While the
@@ -22,8 +22,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datagen
 from bench.common import (

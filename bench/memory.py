@@ -1,7 +1,7 @@
 """Resident memory of the running bot with 0, 100 000 and 1 000 000 subscribers.
 
-    python bench/memory.py            # 0 / 100 k / 1 M subscribers, about 2.5 minutes
-    python bench/memory.py --quick    # 0 / 10 k / 100 k subscribers, per-job design at 10 k
+    python -m bench.memory            # 0 / 100 k / 1 M subscribers, about 2.5 minutes
+    python -m bench.memory --quick    # 0 / 10 k / 100 k subscribers, per-job design at 10 k
 
 Each size is a fresh SQLite database (due times spread over the day). `python -m bot` starts
 against the local fake Bot API; once it polls and the dispatcher has ticked for `--settle`
@@ -23,8 +23,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datagen
 from bench.common import (
@@ -80,7 +78,7 @@ def bot_rss(db: Path, log: Path, settle: float, samples: int) -> tuple[int, list
 def per_job(db: Path, jobs: int) -> dict[str, Any]:
     """Run the per-job baseline in its own interpreter; return its JSON line."""
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "perjob.py"), str(db), "--jobs", str(jobs)],
+        [sys.executable, "-m", "bench.perjob", str(db), "--jobs", str(jobs)],
         cwd=ROOT,
         capture_output=True,
         text=True,

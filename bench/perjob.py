@@ -2,7 +2,7 @@
 
 Run in its own interpreter (memory.py and startup.py start it), so its RSS is its own:
 
-    python bench/perjob.py subscribers.sqlite3 --jobs 100000
+    python -m bench.perjob subscribers.sqlite3 --jobs 100000
 
 It builds an Application with a JobQueue, reads `--jobs` subscriptions (user, zone, local time)
 from the database, adds one `run_daily` job each, and starts the application (APScheduler then
@@ -23,8 +23,6 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from telegram.ext import Application, ContextTypes
 

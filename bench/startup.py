@@ -1,7 +1,7 @@
 """Time from process start to the first getUpdates with a million subscribers.
 
-    python bench/startup.py            # 1 000 000 subscribers, about 1.5 minutes
-    python bench/startup.py --quick    # 100 000 subscribers, per-job design at 10 000 jobs
+    python -m bench.startup            # 1 000 000 subscribers, about 1.5 minutes
+    python -m bench.startup --quick    # 100 000 subscribers, per-job design at 10 000 jobs
 
 `python -m bot` is started `--runs` times against the local fake Bot API; the clock runs from
 just before the process is spawned to the moment the server receives the first getUpdates
@@ -20,8 +20,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datagen
 from bench.common import finish, say, table, workdir

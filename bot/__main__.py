@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from bot.config import Settings
@@ -33,12 +34,14 @@ def main(argv: list[str] | None = None) -> int:
         help="run: long polling (needs TELEGRAM_BOT_TOKEN); console: offline chat in the terminal",
     )
     args = parser.parse_args(argv)
+    # PTB's RetryAfter gives retry_after as a timedelta with this set (the int form warns).
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     settings = Settings()
     mode = args.mode or ("run" if settings.telegram_bot_token else "console")
     setup_logging(settings.log_level if mode == "run" else "WARNING")
     try:
         if mode == "console":
-            from bot.console import run_console
+            from bot.console.terminal import run_console
 
             return run_console(settings)
         if settings.telegram_bot_token is None:

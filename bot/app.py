@@ -1,26 +1,41 @@
-"""The application factory: production, tests and the console share this wiring."""
+"""The application factory and the life cycle: production, tests and the console share both.
+
+PTB runs the hooks in this order under `run_polling`; `running(app)` below runs the same hooks
+in the same order where nothing polls (the offline console):
+
+    initialize -> post_init (schema, command menu, courier.start) -> start
+    ... updates and the dispatcher job ...
+    stop -> post_stop (courier.stop, while the bot can still send) -> shutdown
+    -> post_shutdown (the database engine is disposed)
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
 
 from telegram import BotCommand
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, ExtBot
 from telegram.request import BaseRequest
 
-from bot import delivery, handlers
+from bot import handlers
 from bot.config import Settings
 from bot.content import Content, load_content
-from bot.context import BotApp, BotContext, Clock, Deps, deps_of, utc_now
+from bot.context import BotApp, BotApplication, BotContext, Clock, Deps, deps_of, utc_now
 from bot.db.session import make_engine, make_sessions, upgrade_to_head
+from bot.delivery.courier import Courier
 from bot.delivery.ratelimit import PriorityRateLimiter
 from bot.render import NO_PREVIEW
 
 log = logging.getLogger(__name__)
 
 CONSOLE_TOKEN = "100000:console-token"  # the offline console's fake Bot API accepts any token
+DISPATCH_JOB = "dispatcher"
+FIRST_TICK = 1.0  # seconds after the application starts
 
 
 def token_of(settings: Settings) -> str:
@@ -36,17 +51,20 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Clock | None = None,
     content: Content | None = None,
+    rng: random.Random | None = None,
 ) -> BotApp:
-    """Wire the bot. Tests and console mode inject `request` and `clock`."""
+    """Wire the bot. Tests and console mode inject `request`, `clock` and `rng`."""
     content = content or load_content()
     builder: Any = (
         ApplicationBuilder()
+        .application_class(BotApplication)
         .token(token_of(settings))
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, block=True))
         .context_types(ContextTypes(context=BotContext))
-        .post_init(on_startup)
+        .post_init(on_init)
+        .post_stop(on_stop)
         .post_shutdown(on_shutdown)
         .rate_limiter(PriorityRateLimiter(settings.send_rate))
     )
@@ -54,15 +72,30 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     app: BotApp = builder.build()
     engine = make_engine(settings.database_url)
+    sessions = make_sessions(engine)
+    clock = clock or utc_now
+    rng = rng or random.Random()
     app.bot_data["deps"] = Deps(
         settings=settings,
         content=content,
         engine=engine,
-        sessions=make_sessions(engine),
-        clock=clock or utc_now,
+        sessions=sessions,
+        clock=clock,
+        rng=rng,
+        delivery=Courier(cast(ExtBot[Any], app.bot), sessions, content, clock, settings, rng),
     )
     handlers.register_all(app)
-    delivery.register(app)  # the one dispatcher job, the sender, start-up recovery
+    if app.job_queue is None:
+        raise RuntimeError("python-telegram-bot must be installed with the job-queue extra")
+    # The one repeating job that claims due tips and reminders: never a job per item.
+    app.job_queue.run_repeating(
+        dispatch_due,
+        interval=settings.dispatch_every,
+        first=FIRST_TICK,
+        name=DISPATCH_JOB,
+        # A late tick beats a skipped one: never drop a run, merge missed ones into one.
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
     return app
 
 
@@ -71,19 +104,43 @@ def menu_commands(content: Content) -> list[BotCommand]:
     return [BotCommand(c.name, c.description) for c in content.commands if c.menu and not c.admin]
 
 
-async def on_startup(app: BotApp) -> None:
-    """Bring the schema to head (SQLite), publish the command menu, start background work."""
+async def dispatch_due(context: BotContext) -> None:
+    """Claim due tips, reminders and snoozes, then queue them for the sender."""
+    try:
+        await context.deps.delivery.tick()
+    except Exception:  # a failed tick only delays sends: the next one runs in a few seconds
+        log.exception("Dispatcher tick failed")
+
+
+async def on_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Bring the schema to head (SQLite), publish the command menu, start delivering."""
     deps = deps_of(app)
     if deps.settings.is_sqlite:
         await upgrade_to_head(deps.settings.database_url)
     await app.bot.set_my_commands(menu_commands(deps.content))
-    for hook in handlers.STARTUP_HOOKS:
-        await hook(app)
+    await deps.delivery.start()
     log.info("Bot @%s is ready", app.bot.username)
 
 
-async def on_shutdown(app: BotApp) -> None:
-    """Stop background work and close the database."""
-    for hook in handlers.SHUTDOWN_HOOKS:
-        await hook(app)
+async def on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop delivering while the bot's HTTP client is still open; open rows stay for later."""
+    await deps_of(app).delivery.stop()
+
+
+async def on_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Close the database (after PTB has shut the bot down)."""
     await deps_of(app).engine.dispose()
+
+
+@asynccontextmanager
+async def started(app: BotApp) -> AsyncIterator[BotApp]:
+    """Run the application without polling, with the hooks in PTB's own order (the console)."""
+    async with app:  # initialize ... shutdown
+        await on_init(app)
+        await app.start()
+        try:
+            yield app
+        finally:
+            await app.stop()
+            await on_stop(app)
+    await on_shutdown(app)

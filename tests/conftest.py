@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application
+from bot.app import build_application, on_shutdown, on_stop
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.context import BotApp
 from bot.db.session import upgrade_to_head_sync
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
+from tests.support.env import ADMIN_ID, POSTGRES_URL
 from tests.support.fake_request import FakeRequest
 
-ADMIN_ID = 42
-# Set TEST_DATABASE_URL=postgresql+asyncpg://... to run the whole suite on PostgreSQL.
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+# As `python -m bot` does: PTB's RetryAfter gives retry_after as a timedelta.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +94,8 @@ async def app(
     application = build_application(settings, request=fake, clock=clock, content=content)
     async with application:
         yield application
-    await application.bot_data["deps"].engine.dispose()
+        await on_stop(application)  # the hooks PTB runs after polling: stop, then shut down
+    await on_shutdown(application)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.console import Console, linger_seconds, visible
+from bot.console.terminal import Console, linger_seconds, visible
 from bot.context import BotContext
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.fake_bot_api_server import FakeBotApiServer
+from harness.bot_process import bot_env as shared_bot_env
+from harness.fake_bot_api_server import FakeBotApiServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123:ABC"
@@ -33,20 +33,9 @@ def server() -> Iterator[FakeBotApiServer]:
 
 
 def bot_env(base_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "DATABASE_", "CONSOLE_")) and "proxy" not in k.lower()
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=base_url,
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'e2e.sqlite3'}",
-        LOG_LEVEL="DEBUG",  # the most talkative level: the token must not appear even here
-        NO_PROXY="127.0.0.1,localhost",
-        PYTHONIOENCODING="utf-8",
-    )
-    return env
+    database = f"sqlite+aiosqlite:///{tmp_path / 'e2e.sqlite3'}"
+    # The most talkative level: the token must not appear even here.
+    return shared_bot_env(base_url, database, TOKEN, LOG_LEVEL="DEBUG")
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ row; SQLite (one bot process per file) has no row locks and needs none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, bindparam, func, literal, select, update
@@ -19,23 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from bot.db.models import Delivery, Reminder, TipSubscription, User
+from bot.domain.vocabulary import OPEN_STATUSES, DeliveryKind, DeliveryStatus
 
-# Kinds of delivery.
-TIP = "tip"
-REMINDER = "reminder"
-SNOOZE = "snooze"
-
-# Statuses of a deliveries row.
-SCHEDULED = "scheduled"  # a snooze waiting for its time
-CLAIMED = "claimed"  # claimed by a dispatcher, not attempted yet
-SENDING = "sending"  # the HTTP call is (or was) under way
-SENT = "sent"
-BLOCKED = "blocked"  # 403: the user blocked the bot, or the account is gone
-FAILED = "failed"
-EXPIRED = "expired"  # later than its lateness budget: not sent
-UNKNOWN = "unknown"  # a tip whose send may or may not have arrived: never sent again
-STATUSES = (SCHEDULED, CLAIMED, SENDING, SENT, BLOCKED, FAILED, EXPIRED, UNKNOWN)
-OPEN = (CLAIMED, SENDING)  # rows a sender still owes an outcome
+TIP = DeliveryKind.TIP
+REMINDER = DeliveryKind.REMINDER
+SNOOZE = DeliveryKind.SNOOZE
+SCHEDULED = DeliveryStatus.SCHEDULED
+CLAIMED = DeliveryStatus.CLAIMED
+SENDING = DeliveryStatus.SENDING
 
 _D = cast(Table, Delivery.__table__)
 _T = cast(Table, TipSubscription.__table__)
@@ -44,8 +35,92 @@ _U = cast(Table, User.__table__)
 
 
 @dataclass(frozen=True, slots=True)
-class Outbound:
-    """A claimed delivery, handed to the sender.
+class DueSchedule:
+    """A tip subscription or a reminder whose next time has come, with its user's chat and zone.
+
+    Paused ones and those of blocked users come too: the claim moves them on without sending.
+    """
+
+    id: int
+    user_id: int
+    local_time: str  # "HH:MM" in the user's zone
+    due_utc: datetime
+    active: bool
+    label: str  # the reminder's label ("" for a tip)
+    chat_id: int
+    time_zone: str | None
+    blocked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A deliveries row to insert: one occurrence of a tip, a reminder or a snooze."""
+
+    kind: DeliveryKind
+    item_id: int  # the subscription, the reminder, or (a snooze) the snoozed delivery
+    user_id: int
+    chat_id: int
+    local_date: date
+    due_utc: datetime
+    status: DeliveryStatus
+    claimed_at: datetime | None
+    reminder_id: int | None = None
+    label: str = ""
+
+    def values(self) -> dict[str, Any]:
+        """Return the row's column values."""
+        return {
+            "kind": self.kind,
+            "item_id": self.item_id,
+            "user_id": self.user_id,
+            "chat_id": self.chat_id,
+            "local_date": self.local_date,
+            "due_utc": self.due_utc,
+            "status": self.status,
+            "attempts": 0,
+            "claimed_at": self.claimed_at,
+            "reminder_id": self.reminder_id,
+            "label": self.label,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    """A deliveries row the claim inserted (a conflict inserts none)."""
+
+    id: int
+    item_id: int
+    status: DeliveryStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleMove:
+    """A schedule's next time (None: it cannot be scheduled until the user sets a zone)."""
+
+    id: int
+    next_due_utc: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDelivery:
+    """A deliveries row that is due to be sent or was left open (a snooze, a recovered row)."""
+
+    id: int
+    kind: DeliveryKind
+    item_id: int
+    user_id: int
+    chat_id: int
+    due_utc: datetime
+    status: DeliveryStatus
+    label: str
+    tip_id: str | None
+    time_zone: str | None
+    blocked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A claimed deliveries row, handed to the sender.
 
     `lease` is the row's claimed_at when it was handed over; the sender only acts on the row
     while it still carries that value, so a row recovered by another worker is never sent
@@ -53,26 +128,28 @@ class Outbound:
     """
 
     id: int
-    kind: str
+    kind: DeliveryKind
     item_id: int
     user_id: int
     chat_id: int
     due_utc: datetime
-    payload: str
+    label: str  # the reminder's label as it was when claimed
+    tip_id: str | None  # the tip chosen for it (set when its send starts)
     time_zone: str | None
     lease: datetime
 
     @classmethod
-    def of_row(cls, row: Any, kind: str, lease: datetime) -> Outbound:
-        """Build from a selected deliveries row (with the user's time_zone) and a new lease."""
+    def of(cls, row: OpenDelivery, lease: datetime) -> ClaimedDelivery:
+        """Hand an open row to the sender under a new lease."""
         return cls(
             id=row.id,
-            kind=kind,
+            kind=row.kind,
             item_id=row.item_id,
             user_id=row.user_id,
             chat_id=row.chat_id,
             due_utc=row.due_utc,
-            payload=row.payload,
+            label=row.label,
+            tip_id=row.tip_id,
             time_zone=row.time_zone,
             lease=lease,
         )
@@ -85,7 +162,7 @@ class SendState:
     status: str
     claimed_at: datetime | None
     due_utc: datetime
-    payload: str
+    tip_id: str | None
     attempts: int
     blocked: bool
     tip_active: bool | None  # None: the tip subscription is gone (or not a tip)
@@ -147,13 +224,13 @@ class DeliveryRepo:
 
     # -- the claim ----------------------------------------------------------------------------
 
-    async def due_schedules(self, kind: str, now: datetime, limit: int) -> Sequence[Any]:
+    async def due_schedules(
+        self, kind: DeliveryKind, now: datetime, limit: int
+    ) -> list[DueSchedule]:
         """Return up to `limit` tip subscriptions or reminders due at `now`, oldest first.
 
         Rows come with their user's chat, zone and blocked state; inactive rows and blocked
         users are included so the claim can move their schedule on without a delivery.
-        Columns: id, user_id, local_time, next_due_utc, active, label, chat_id, time_zone,
-        blocked_at.
         """
         if limit <= 0:
             return []
@@ -177,23 +254,35 @@ class DeliveryRepo:
             .limit(limit)
         )
         stmt = self._locked(stmt, table)
-        return (await (await self._conn()).execute(stmt)).all()
+        return [
+            DueSchedule(
+                row.id,
+                row.user_id,
+                row.local_time,
+                row.next_due_utc,
+                row.active,
+                row.label,
+                row.chat_id,
+                row.time_zone,
+                row.blocked_at is not None,
+            )
+            for row in await (await self._conn()).execute(stmt)
+        ]
 
-    async def insert_claims(self, rows: list[dict[str, Any]]) -> Sequence[Any]:
+    async def insert_claims(self, rows: list[NewDelivery]) -> list[Inserted]:
         """Insert deliveries rows, skipping any that exist (same kind, item and local date).
 
-        Each row is a dict of deliveries columns (kind, item_id, user_id, chat_id, local_date,
-        due_utc, status, attempts, claimed_at, payload[, reminder_id]), all rows with the same
-        keys. Returns (id, item_id, status) of the rows actually inserted: a conflict means
-        another worker, or this one before a restart, already claimed that day's item.
+        Returns the rows actually inserted: a conflict means another worker, or this one
+        before a restart, already claimed that occurrence.
         """
         if not rows:
             return []
         stmt = self._insert_ignoring_conflicts().returning(_D.c.id, _D.c.item_id, _D.c.status)
-        return (await (await self._conn()).execute(stmt, rows)).all()
+        result = await (await self._conn()).execute(stmt, [row.values() for row in rows])
+        return [Inserted(r.id, r.item_id, DeliveryStatus(r.status)) for r in result]
 
-    async def advance(self, kind: str, moves: list[dict[str, Any]]) -> None:
-        """Set next_due_utc for many schedules at once: [{"b_id": id, "b_next": due}, ...]."""
+    async def advance(self, kind: DeliveryKind, moves: list[ScheduleMove]) -> None:
+        """Set next_due_utc for many schedules of one kind at once."""
         if not moves:
             return
         table = _T if kind == TIP else _R
@@ -202,36 +291,61 @@ class DeliveryRepo:
             .where(table.c.id == bindparam("b_id"))
             .values(next_due_utc=bindparam("b_next", type_=table.c.next_due_utc.type))
         )
-        await (await self._conn()).execute(stmt, moves)
+        params = [{"b_id": move.id, "b_next": move.next_due_utc} for move in moves]
+        await (await self._conn()).execute(stmt, params)
 
-    async def due_snoozes(self, now: datetime, limit: int) -> Sequence[Any]:
-        """Return up to `limit` snoozes whose time has come (locked on PostgreSQL).
+    def _open_rows(self) -> Select[Any]:
+        """Select deliveries rows as `OpenDelivery` reads them (with the user's zone)."""
+        return select(
+            _D.c.id,
+            _D.c.kind,
+            _D.c.item_id,
+            _D.c.user_id,
+            _D.c.chat_id,
+            _D.c.due_utc,
+            _D.c.status,
+            _D.c.label,
+            _D.c.tip_id,
+            _U.c.time_zone,
+            _U.c.blocked_at,
+        ).outerjoin(_U, _U.c.id == _D.c.user_id)
 
-        Columns: id, item_id, user_id, chat_id, due_utc, payload, time_zone, blocked_at.
-        """
+    async def _read_open(self, stmt: Select[Any]) -> list[OpenDelivery]:
+        return [
+            OpenDelivery(
+                row.id,
+                DeliveryKind(row.kind),
+                row.item_id,
+                row.user_id,
+                row.chat_id,
+                row.due_utc,
+                DeliveryStatus(row.status),
+                row.label,
+                row.tip_id,
+                row.time_zone,
+                row.blocked_at is not None,
+            )
+            for row in await (await self._conn()).execute(stmt)
+        ]
+
+    async def due_snoozes(self, now: datetime, limit: int) -> list[OpenDelivery]:
+        """Return up to `limit` snoozes whose time has come (locked on PostgreSQL)."""
         if limit <= 0:
             return []
         stmt = (
-            select(
-                _D.c.id,
-                _D.c.item_id,
-                _D.c.user_id,
-                _D.c.chat_id,
-                _D.c.due_utc,
-                _D.c.payload,
-                _U.c.time_zone,
-                _U.c.blocked_at,
-            )
-            .outerjoin(_U, _U.c.id == _D.c.user_id)
+            self._open_rows()
             .where(_D.c.status == SCHEDULED, _D.c.due_utc <= now, _D.c.kind == SNOOZE)
             .order_by(_D.c.due_utc)
             .limit(limit)
         )
-        stmt = self._locked(stmt, _D)
-        return (await (await self._conn()).execute(stmt)).all()
+        return await self._read_open(self._locked(stmt, _D))
 
     async def set_statuses(
-        self, changes: Iterable[tuple[int, str]], now: datetime, *, error: str | None = None
+        self,
+        changes: Iterable[tuple[int, DeliveryStatus]],
+        now: datetime,
+        *,
+        error: str | None = None,
     ) -> None:
         """Set the status (and claimed_at = now) of many rows: [(id, status), ...]."""
         params = [{"b_id": row_id, "b_status": status} for row_id, status in changes]
@@ -248,34 +362,21 @@ class DeliveryRepo:
 
     async def open_rows(
         self, after_id: int, limit: int, lease_before: datetime | None
-    ) -> Sequence[Any]:
+    ) -> list[OpenDelivery]:
         """Return claimed/sending rows with id > after_id, by id (locked on PostgreSQL).
 
         With `lease_before`, only rows whose claim is older than that: a live worker renews
         claimed_at when it starts sending, so its rows are never taken from it.
-        Columns: id, kind, item_id, user_id, chat_id, due_utc, payload, status, time_zone.
         """
         stmt = (
-            select(
-                _D.c.id,
-                _D.c.kind,
-                _D.c.item_id,
-                _D.c.user_id,
-                _D.c.chat_id,
-                _D.c.due_utc,
-                _D.c.payload,
-                _D.c.status,
-                _U.c.time_zone,
-            )
-            .outerjoin(_U, _U.c.id == _D.c.user_id)
-            .where(_D.c.status.in_(OPEN), _D.c.id > after_id)
+            self._open_rows()
+            .where(_D.c.status.in_(OPEN_STATUSES), _D.c.id > after_id)
             .order_by(_D.c.id)
             .limit(limit)
         )
         if lease_before is not None:
             stmt = stmt.where((_D.c.claimed_at < lease_before) | (_D.c.claimed_at.is_(None)))
-        stmt = self._locked(stmt, _D)
-        return (await (await self._conn()).execute(stmt)).all()
+        return await self._read_open(self._locked(stmt, _D))
 
     # -- the sender ---------------------------------------------------------------------------
 
@@ -286,7 +387,7 @@ class DeliveryRepo:
                 _D.c.status,
                 _D.c.claimed_at,
                 _D.c.due_utc,
-                _D.c.payload,
+                _D.c.tip_id,
                 _D.c.attempts,
                 _U.c.blocked_at,
                 _T.c.active.label("tip_active"),
@@ -306,7 +407,7 @@ class DeliveryRepo:
             status=row.status,
             claimed_at=row.claimed_at,
             due_utc=row.due_utc,
-            payload=row.payload,
+            tip_id=row.tip_id,
             attempts=row.attempts,
             blocked=row.blocked_at is not None,
             tip_active=row.tip_active,
@@ -335,7 +436,7 @@ class DeliveryRepo:
         return _rowcount(result) == 1
 
     async def start_sending(
-        self, delivery_id: int, lease: datetime, now: datetime, payload: str
+        self, delivery_id: int, lease: datetime, now: datetime, tip_id: str | None
     ) -> bool:
         """Move a claimed row to sending if it still carries our lease; renew the lease.
 
@@ -344,20 +445,20 @@ class DeliveryRepo:
         result = await (await self._conn()).execute(
             update(_D)
             .where(_D.c.id == delivery_id, _D.c.status == CLAIMED, _D.c.claimed_at == lease)
-            .values(status=SENDING, attempts=_D.c.attempts + 1, claimed_at=now, payload=payload)
+            .values(status=SENDING, attempts=_D.c.attempts + 1, claimed_at=now, tip_id=tip_id)
         )
         return _rowcount(result) == 1
 
     async def finish(
         self,
         delivery_id: int,
-        status: str,
+        status: DeliveryStatus,
         *,
         lease: datetime,
         error: str | None = None,
         message_id: int | None = None,
         sent_at: datetime | None = None,
-        only_from: str = SENDING,
+        only_from: DeliveryStatus = SENDING,
     ) -> bool:
         """Record a final (or back-to-claimed) status on a row we hold."""
         values: dict[str, Any] = {"status": status, "error": error}
@@ -406,9 +507,9 @@ class DeliveryRepo:
 
     # -- snoozes ------------------------------------------------------------------------------
 
-    async def insert_snooze(self, values: dict[str, Any]) -> int | None:
+    async def insert_snooze(self, snooze: NewDelivery) -> int | None:
         """Insert a snooze delivery; return its id, or None if that message was snoozed before."""
-        stmt = self._insert_ignoring_conflicts().values(**values).returning(_D.c.id)
+        stmt = self._insert_ignoring_conflicts().values(**snooze.values()).returning(_D.c.id)
         row = (await (await self._conn()).execute(stmt)).first()
         return None if row is None else int(row.id)
 
@@ -418,7 +519,9 @@ class DeliveryRepo:
         """Return {status: count} of deliveries due in [start, end)."""
         stmt = (
             select(_D.c.status, func.count())
-            .where(_D.c.status.in_(STATUSES), _D.c.due_utc >= start, _D.c.due_utc < end)
+            .where(
+                _D.c.status.in_(list(DeliveryStatus)), _D.c.due_utc >= start, _D.c.due_utc < end
+            )
             .group_by(_D.c.status)
         )
         rows = (await (await self._conn()).execute(stmt)).all()

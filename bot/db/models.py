@@ -73,6 +73,7 @@ class Reminder(Base):
 class Delivery(Base):
     """One scheduled message: claimed -> sending -> sent | blocked | failed | expired | unknown.
 
+    Kinds and statuses are the `DeliveryKind` and `DeliveryStatus` values (bot/domain/vocabulary).
     A snooze is a delivery of kind "snooze" created in status "scheduled" with its own due time;
     its item_id is the delivery it snoozes, so a repeated press cannot schedule it twice.
     """
@@ -96,7 +97,8 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     reminder_id: Mapped[int | None] = mapped_column(Integer, index=True)  # reminder / snooze
-    payload: Mapped[str] = mapped_column(Text, default="")  # tip id or reminder label
+    label: Mapped[str] = mapped_column(Text, default="")  # the reminder's label when claimed
+    tip_id: Mapped[str | None] = mapped_column(String(32))  # the tip sent (chosen at send time)
     error: Mapped[str | None] = mapped_column(Text)
 
 

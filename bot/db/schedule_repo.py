@@ -12,10 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Delivery, Dose, Reminder, TipSubscription, User
-
-REMINDER_KIND = "reminder"  # deliveries.kind of a daily reminder message
-SNOOZE_KIND = "snooze"  # deliveries.kind of the extra message a snooze creates
-SENT = "sent"
+from bot.domain.vocabulary import DeliveryKind, DeliveryStatus, DoseStatus
 
 
 class SubscriptionRepo:
@@ -141,14 +138,19 @@ class DoseRepo:
         """Return the extra occurrence a snooze of this reminder message created, if any."""
         stmt = (
             select(Delivery)
-            .where(Delivery.kind == SNOOZE_KIND, Delivery.item_id == delivery_id)
+            .where(Delivery.kind == DeliveryKind.SNOOZE, Delivery.item_id == delivery_id)
             .order_by(Delivery.id)
             .limit(1)
         )
         return await self.session.scalar(stmt)
 
     async def add(
-        self, reminder_id: int, delivery_id: int, local_date: date, status: str, at: datetime
+        self,
+        reminder_id: int,
+        delivery_id: int,
+        local_date: date,
+        status: DoseStatus,
+        at: datetime,
     ) -> Dose:
         """Record an answer (the UNIQUE delivery_id refuses a second one)."""
         dose = Dose(
@@ -172,9 +174,9 @@ class DoseRepo:
     async def delivered_days_since(self, reminder_id: int, first_day: date) -> set[date]:
         """Return the local dates on which the daily reminder message reached the user."""
         stmt = select(Delivery.local_date).where(
-            Delivery.kind == REMINDER_KIND,
+            Delivery.kind == DeliveryKind.REMINDER,
             Delivery.reminder_id == reminder_id,
-            Delivery.status == SENT,
+            Delivery.status == DeliveryStatus.SENT,
             Delivery.local_date >= first_day,
         )
         return set(await self.session.scalars(stmt))

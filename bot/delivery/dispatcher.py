@@ -18,57 +18,31 @@ and only after the commit are the claimed rows queued for the sender.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.delivery_repo import (
-    BLOCKED,
-    CLAIMED,
-    EXPIRED,
-    REMINDER,
-    SCHEDULED,
-    SENDING,
-    SNOOZE,
-    TIP,
-    UNKNOWN,
+    ClaimedDelivery,
     DeliveryRepo,
-    Outbound,
+    DueSchedule,
+    NewDelivery,
+    ScheduleMove,
 )
-from bot.db.models import Delivery
 from bot.domain.schedule import budget_for, is_expired, local_date_of, next_due_utc
+from bot.domain.timeparse import parse_local_time
+from bot.domain.timezones import zone_named
+from bot.domain.vocabulary import DeliveryKind, DeliveryStatus
 
 log = logging.getLogger(__name__)
 
 RECOVERY_LEASE = timedelta(minutes=5)  # a claim untouched this long belongs to a dead worker
 RECOVERY_EVERY = timedelta(minutes=1)
-
-
-@functools.lru_cache(maxsize=4096)
-def zone_of(name: str | None) -> ZoneInfo | None:
-    """Return the zone for an IANA name, or None when it is missing or unknown."""
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-@functools.lru_cache(maxsize=4096)
-def local_time_of(value: str) -> time | None:
-    """Parse a stored "HH:MM"; None when it is malformed."""
-    try:
-        hours, minutes = value.split(":")
-        return time(int(hours), int(minutes))
-    except (ValueError, AttributeError):
-        return None
 
 
 class _Planner:
@@ -98,7 +72,7 @@ class _Planner:
 class ClaimResult:
     """What one claim transaction did."""
 
-    claimed: list[Outbound] = field(default_factory=list)
+    claimed: list[ClaimedDelivery] = field(default_factory=list)
     selected: int = 0  # due rows read
     expired: int = 0
     skipped: int = 0  # paused, blocked or without a zone: moved on without a delivery
@@ -115,7 +89,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> ClaimRe
     result = await promote_snoozes(repo, now, limit)
     planner = _Planner(now)
     room = limit - result.selected
-    for kind in (REMINDER, TIP):
+    for kind in (DeliveryKind.REMINDER, DeliveryKind.TIP):
         rows = await repo.due_schedules(kind, now, room)
         result.full = result.full or (room > 0 and len(rows) >= room)
         room -= len(rows)
@@ -125,7 +99,11 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> ClaimRe
 
 
 async def _claim_schedules(
-    repo: DeliveryRepo, kind: str, rows: Any, planner: _Planner, result: ClaimResult
+    repo: DeliveryRepo,
+    kind: DeliveryKind,
+    rows: list[DueSchedule],
+    planner: _Planner,
+    result: ClaimResult,
 ) -> None:
     """Insert the deliveries for due schedule rows of one kind and move the schedules on.
 
@@ -133,48 +111,62 @@ async def _claim_schedules(
     """
     now = planner.now
     budget = budget_for(kind)  # expired: now - due > budget, as domain.schedule.is_expired
-    is_reminder = kind == REMINDER
-    moves: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
-    waiting: dict[int, tuple[int, int, datetime, str, str]] = {}
-    for item_id, user_id, local_time, due, active, label, chat_id, zone_name, blocked in rows:
-        zone = zone_of(zone_name)
-        at = local_time_of(local_time)
+    is_reminder = kind == DeliveryKind.REMINDER
+    moves: list[ScheduleMove] = []
+    inserts: list[NewDelivery] = []
+    waiting: dict[int, tuple[DueSchedule, str]] = {}  # item id -> (row, label)
+    for row in rows:
+        zone = zone_named(row.time_zone)
+        at = parse_local_time(row.local_time)
         if zone is None or at is None:  # cannot schedule: wait until the user sets a zone
-            moves.append({"b_id": item_id, "b_next": None})
+            moves.append(ScheduleMove(row.id, None))
             result.skipped += 1
             continue
-        moves.append({"b_id": item_id, "b_next": planner.next_due(at, zone)})
-        if not active or blocked is not None:  # moved on without a delivery
+        moves.append(ScheduleMove(row.id, planner.next_due(at, zone)))
+        if not row.active or row.blocked:  # moved on without a delivery
             result.skipped += 1
             continue
-        payload = (label or "") if is_reminder else ""
-        params = {
-            "kind": kind,
-            "item_id": item_id,
-            "user_id": user_id,
-            "chat_id": chat_id,
-            "local_date": planner.local_date(due, at, zone),
-            "due_utc": due,
-            "status": EXPIRED if now - due > budget else CLAIMED,
-            "attempts": 0,
-            "claimed_at": now,
-            "payload": payload,
-        }
-        if is_reminder:
-            params["reminder_id"] = item_id
-        inserts.append(params)
-        waiting[item_id] = (user_id, chat_id, due, payload, zone_name)
+        label = row.label if is_reminder else ""
+        inserts.append(
+            NewDelivery(
+                kind=kind,
+                item_id=row.id,
+                user_id=row.user_id,
+                chat_id=row.chat_id,
+                local_date=planner.local_date(row.due_utc, at, zone),
+                due_utc=row.due_utc,
+                status=(
+                    DeliveryStatus.EXPIRED
+                    if now - row.due_utc > budget
+                    else DeliveryStatus.CLAIMED
+                ),
+                claimed_at=now,
+                reminder_id=row.id if is_reminder else None,
+                label=label,
+            )
+        )
+        waiting[row.id] = (row, label)
     inserted = await repo.insert_claims(inserts)
     await repo.advance(kind, moves)
     result.conflicts += len(inserts) - len(inserted)
-    for delivery_id, item_id, status in inserted:
-        if status == EXPIRED:
+    for claim in inserted:
+        if claim.status == DeliveryStatus.EXPIRED:
             result.expired += 1
             continue
-        user_id, chat_id, due, payload, zone_name = waiting[item_id]
+        row, label = waiting[claim.item_id]
         result.claimed.append(
-            Outbound(delivery_id, kind, item_id, user_id, chat_id, due, payload, zone_name, now)
+            ClaimedDelivery(
+                id=claim.id,
+                kind=kind,
+                item_id=row.id,
+                user_id=row.user_id,
+                chat_id=row.chat_id,
+                due_utc=row.due_utc,
+                label=label,
+                tip_id=None,
+                time_zone=row.time_zone,
+                lease=now,
+            )
         )
 
 
@@ -184,16 +176,16 @@ async def promote_snoozes(repo: DeliveryRepo, now: datetime, limit: int) -> Clai
     rows = await repo.due_snoozes(now, limit)
     result.selected = len(rows)
     result.full = limit > 0 and len(rows) >= limit
-    changes: list[tuple[int, str]] = []
+    changes: list[tuple[int, DeliveryStatus]] = []
     for row in rows:
-        if row.blocked_at is not None:
-            changes.append((row.id, BLOCKED))
-        elif is_expired(SNOOZE, row.due_utc, now):
-            changes.append((row.id, EXPIRED))
+        if row.blocked:
+            changes.append((row.id, DeliveryStatus.BLOCKED))
+        elif is_expired(DeliveryKind.SNOOZE, row.due_utc, now):
+            changes.append((row.id, DeliveryStatus.EXPIRED))
             result.expired += 1
         else:
-            changes.append((row.id, CLAIMED))
-            result.claimed.append(Outbound.of_row(row, SNOOZE, now))
+            changes.append((row.id, DeliveryStatus.CLAIMED))
+            result.claimed.append(ClaimedDelivery.of(row, now))
     await repo.set_statuses(changes, now)
     return result
 
@@ -202,7 +194,7 @@ async def promote_snoozes(repo: DeliveryRepo, now: datetime, limit: int) -> Clai
 class Recovery:
     """What a recovery pass found: rows to send again, and rows closed without sending."""
 
-    claimed: list[Outbound] = field(default_factory=list)
+    claimed: list[ClaimedDelivery] = field(default_factory=list)
     expired: int = 0
     unknown: int = 0
 
@@ -236,58 +228,23 @@ async def recover(
     after_id = 0
     while True:
         rows = await repo.open_rows(after_id, limit, lease_before)
-        changes: list[tuple[int, str]] = []
+        changes: list[tuple[int, DeliveryStatus]] = []
         for row in rows:
             after_id = row.id
             if skip(row.id):
                 continue
             if is_expired(row.kind, row.due_utc, now):
-                changes.append((row.id, EXPIRED))
+                changes.append((row.id, DeliveryStatus.EXPIRED))
                 found.expired += 1
-            elif row.status == SENDING and row.kind == TIP:
-                changes.append((row.id, UNKNOWN))
+            elif row.status == DeliveryStatus.SENDING and row.kind == DeliveryKind.TIP:
+                changes.append((row.id, DeliveryStatus.UNKNOWN))
                 found.unknown += 1
             else:
-                changes.append((row.id, CLAIMED))
-                found.claimed.append(Outbound.of_row(row, row.kind, now))
+                changes.append((row.id, DeliveryStatus.CLAIMED))
+                found.claimed.append(ClaimedDelivery.of(row, now))
         await repo.set_statuses(changes, now)
         if len(rows) < limit:
             return found
-
-
-async def schedule_snooze(
-    session: AsyncSession, delivery_id: int, minutes: int, now: datetime
-) -> Delivery | None:
-    """Schedule one extra occurrence of a reminder, `minutes` from now.
-
-    The daily series is unchanged. The snooze is a delivery of kind "snooze" whose item is the
-    snoozed delivery, so a repeated press (or a second button on the same message) finds the
-    UNIQUE(kind, item_id, local_date) taken and creates nothing. Does not commit.
-
-    Returns:
-        The new snooze delivery; None when that message was snoozed already, or when
-        `delivery_id` is not a reminder (or snooze) delivery.
-    """
-    original = await session.get(Delivery, delivery_id)
-    if original is None or original.kind not in (REMINDER, SNOOZE) or minutes <= 0:
-        return None
-    new_id = await DeliveryRepo(session).insert_snooze(
-        {
-            "kind": SNOOZE,
-            "item_id": original.id,
-            "user_id": original.user_id,
-            "chat_id": original.chat_id,
-            "local_date": original.local_date,
-            "due_utc": now + timedelta(minutes=minutes),
-            "status": SCHEDULED,
-            "attempts": 0,
-            "reminder_id": original.reminder_id,
-            "payload": original.payload,
-        }
-    )
-    if new_id is None:
-        return None
-    return await session.get(Delivery, new_id)
 
 
 class Enqueue(Protocol):
@@ -302,7 +259,7 @@ class Enqueue(Protocol):
         """Return True if this process holds the row."""
         ...
 
-    def enqueue(self, items: list[Outbound]) -> None:
+    def enqueue(self, items: list[ClaimedDelivery]) -> None:
         """Queue rows for sending."""
         ...
 
@@ -397,9 +354,3 @@ class Dispatcher:
                     report.skipped,
                 )
             return report
-
-
-def utc_midnight(moment: datetime) -> datetime:
-    """Return the start of the UTC day containing `moment`."""
-    day = moment.astimezone(UTC).date()
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)

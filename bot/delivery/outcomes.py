@@ -20,21 +20,31 @@ from datetime import timedelta
 import httpx
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.domain.vocabulary import DeliveryKind
+
 MAX_ATTEMPTS = 5  # HTTP attempts per delivery before it is recorded as failed
 RETRY_BASE = 2.0  # seconds; the n-th retry waits RETRY_BASE * 2 ** (n - 1), at most RETRY_CAP
 RETRY_CAP = 60.0
 
 # Errors raised before the request reached Telegram: sending again cannot duplicate a message.
 _NOT_SENT_CAUSES = (httpx.ConnectTimeout, httpx.ConnectError, httpx.PoolTimeout)
-# PTB's words for them; "not initialized"/"shut down": the bot's HTTP client is closed (stopping).
+# PTB's words for them. "not initialized": the bot's HTTP client is closed. The life cycle
+# stops the sender before that happens (bot/app.py); this only keeps a stray send retryable.
 _NOT_SENT_WORDS = (
     "connecttimeout",
     "connecterror",
     "pool timeout",
     "pooltimeout",
     "not initialized",
-    "rate limiter is shut down",
 )
+
+
+class LimiterClosed(NetworkError):
+    """The rate limiter is shutting down: the request was never sent (safe to send again)."""
+
+    def __init__(self) -> None:
+        """Say what happened."""
+        super().__init__("rate limiter is shut down: request not sent")
 
 
 class Failure(enum.Enum):
@@ -70,6 +80,8 @@ class Verdict:
 
 def request_went_out(exc: BaseException) -> bool:
     """Return False only when the request certainly never reached Telegram."""
+    if isinstance(exc, LimiterClosed):
+        return False
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, _NOT_SENT_CAUSES):
         return False
@@ -100,7 +112,7 @@ def decide(kind: str, exc: BaseException, attempts: int) -> Verdict:
         return Verdict(failure, Action.BLOCK, reason)
     if failure is Failure.CHAT_NOT_FOUND:
         return Verdict(failure, Action.DEACTIVATE, reason)
-    if failure is Failure.UNCERTAIN and kind == "tip":
+    if failure is Failure.UNCERTAIN and kind == DeliveryKind.TIP:
         return Verdict(failure, Action.UNKNOWN, reason)  # a tip is sent at most once
     if failure in (Failure.NOT_SENT, Failure.UNCERTAIN):
         if attempts < MAX_ATTEMPTS:

@@ -10,7 +10,7 @@ line; that retry is not an attempt of the delivery.
 
 It is a PTB `BaseRateLimiter`, so it sits under `ExtBot` and also limits command replies and
 button edits. Calls that produce no message (getUpdates, answerCallbackQuery, getMe, ...) pass
-straight through. The time source is injectable so tests can run it on virtual time.
+straight through. The time source (`Timer`) is injectable so tests can run it on virtual time.
 """
 
 from __future__ import annotations
@@ -20,19 +20,15 @@ import contextlib
 import heapq
 import itertools
 import logging
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from telegram.error import NetworkError, RetryAfter
+from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.delivery.outcomes import retry_after_seconds
-
-# Opt in to PTB's timedelta `retry_after` now: reading the int form warns on every 429.
-os.environ.setdefault("PTB_TIMEDELTA", "1")
+from bot.delivery.outcomes import LimiterClosed, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +53,6 @@ _NOT_LIMITED = frozenset({"sendChatAction"})
 RateLimitArgs = dict[str, Any]
 
 
-class LimiterClosed(NetworkError):
-    """The bot is shutting down: the request was never sent (safe to send again later)."""
-
-    def __init__(self) -> None:
-        """Say what happened."""
-        super().__init__("rate limiter is shut down: request not sent")
-
-
 class Timer(Protocol):
     """A monotonic time source and a way to wait on it."""
 
@@ -87,24 +75,6 @@ class MonotonicTimer:
     async def sleep(self, seconds: float) -> None:
         """Sleep on the event loop."""
         await asyncio.sleep(seconds)
-
-
-class VirtualTimer:
-    """Virtual time for tests and simulations: sleeping moves the clock instead of waiting."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        """Start the clock at `start`."""
-        self.current = start
-
-    def now(self) -> float:
-        """Return the virtual time."""
-        return self.current
-
-    async def sleep(self, seconds: float) -> None:
-        """Advance the virtual time, then let other tasks run."""
-        if seconds > 0:
-            self.current += seconds
-        await asyncio.sleep(0)
 
 
 def is_limited(endpoint: str) -> bool:
@@ -145,7 +115,6 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self.timer: Timer = timer or MonotonicTimer()
         self.granted = 0  # messages let through
         self.floods = 0  # 429 answers seen
-        self.grant_times: list[float] | None = None  # set to [] to record (tests, benchmarks)
         self._waiting: list[tuple[int, int, asyncio.Future[None], int]] = []
         self._order = itertools.count()
         self._next_slot = float("-inf")
@@ -274,5 +243,3 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self._next_slot = base + self.interval * weight
         self._recent.extend([now] * weight)
         self.granted += weight
-        if self.grant_times is not None:
-            self.grant_times.extend([now] * weight)

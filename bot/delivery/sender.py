@@ -29,25 +29,14 @@ from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
 from bot.content import Content
-from bot.db.delivery_repo import (
-    BLOCKED,
-    CLAIMED,
-    EXPIRED,
-    FAILED,
-    SENT,
-    SNOOZE,
-    TIP,
-    UNKNOWN,
-    DeliveryRepo,
-    Outbound,
-    SendState,
-)
-from bot.delivery.dispatcher import zone_of
-from bot.delivery.messages import Outgoing, reminder_message, tip_message
+from bot.db.delivery_repo import ClaimedDelivery, DeliveryRepo, SendState
+from bot.delivery.messages import Draft, reminder_message, tip_message
 from bot.delivery.outcomes import RETRY_BASE, Action, backoff, decide, describe
 from bot.delivery.ratelimit import PRIORITY_REMINDER, PRIORITY_TIP
 from bot.domain.schedule import is_expired, is_late
+from bot.domain.timezones import zone_named
 from bot.domain.tips import next_tip
+from bot.domain.vocabulary import DeliveryKind, DeliveryStatus
 from bot.render import NO_PREVIEW, keyboard, split_message
 
 log = logging.getLogger(__name__)
@@ -70,13 +59,13 @@ class SenderStats:
 
 @dataclass(frozen=True)
 class _Retry:
-    item: Outbound
+    item: ClaimedDelivery
     delay: float
 
 
 def priority_of(kind: str) -> int:
     """Return the rate-limiter priority of a delivery kind (replies are 0)."""
-    return PRIORITY_TIP if kind == TIP else PRIORITY_REMINDER
+    return PRIORITY_TIP if kind == DeliveryKind.TIP else PRIORITY_REMINDER
 
 
 class Sender:
@@ -102,7 +91,7 @@ class Sender:
         self.rng = rng or random.Random()
         self.retry_base = retry_base
         self.stats = SenderStats()
-        self._queue: asyncio.PriorityQueue[tuple[int, float, int, Outbound]] = (
+        self._queue: asyncio.PriorityQueue[tuple[int, float, int, ClaimedDelivery]] = (
             asyncio.PriorityQueue()
         )
         self._order = itertools.count()
@@ -130,7 +119,7 @@ class Sender:
         """Return True if this process holds the row (recovery must leave it alone)."""
         return delivery_id in self._held
 
-    def enqueue(self, items: list[Outbound]) -> None:
+    def enqueue(self, items: list[ClaimedDelivery]) -> None:
         """Queue claimed rows; rows already held are ignored."""
         for item in items:
             if item.id in self._held:
@@ -138,12 +127,12 @@ class Sender:
             self._held.add(item.id)
             self._put(item)
 
-    def _put(self, item: Outbound) -> None:
+    def _put(self, item: ClaimedDelivery) -> None:
         self._idle.clear()
         key = (priority_of(item.kind), item.due_utc.timestamp(), next(self._order), item)
         self._queue.put_nowait(key)
 
-    def _put_later(self, item: Outbound, delay: float) -> None:
+    def _put_later(self, item: ClaimedDelivery, delay: float) -> None:
         if delay <= 0:
             self._put(item)
             return
@@ -230,32 +219,42 @@ class Sender:
 
     # -- one delivery ---------------------------------------------------------------------------
 
-    async def deliver(self, item: Outbound) -> _Retry | None:
+    async def deliver(self, item: ClaimedDelivery) -> _Retry | None:
         """Send one claimed row and record the outcome; return a retry when one is due."""
         now = self.clock()
         async with self.sessions() as session, session.begin():
             repo = DeliveryRepo(session)
             state = await repo.send_state(item.id)
-            if state is None or state.status != CLAIMED or state.claimed_at != item.lease:
+            if (
+                state is None
+                or state.status != DeliveryStatus.CLAIMED
+                or state.claimed_at != item.lease
+            ):
                 return None  # another worker recovered it, or it is closed already
             closing = self._closing(item, state, now)
             if closing is not None:
                 status, error = closing
                 await repo.finish(
-                    item.id, status, lease=item.lease, error=error, only_from=CLAIMED
+                    item.id,
+                    status,
+                    lease=item.lease,
+                    error=error,
+                    only_from=DeliveryStatus.CLAIMED,
                 )
                 self._count(status)
                 return None
-            payload = state.payload
-            if item.kind == TIP and not payload:
-                payload = await self._choose_tip(repo, item.item_id) or ""
-            if not await repo.start_sending(item.id, item.lease, now, payload):
+            tip_id = state.tip_id
+            if item.kind == DeliveryKind.TIP and not tip_id:
+                tip_id = await self._choose_tip(repo, item.item_id)
+            if not await repo.start_sending(item.id, item.lease, now, tip_id):
                 return None
         attempts = state.attempts + 1
-        sending = replace(item, lease=now, payload=payload)
+        sending = replace(item, lease=now, tip_id=tip_id)
         message = self._render(sending, now)
         if message is None:
-            await self._finish(sending, FAILED, error="nothing to send: the tip no longer exists")
+            await self._finish(
+                sending, DeliveryStatus.FAILED, error="nothing to send: the tip no longer exists"
+            )
             return None
         try:
             sent = await self._send(sending, message)
@@ -263,23 +262,25 @@ class Sender:
             raise
         except Exception as exc:
             return await self._failed(sending, exc, attempts)
-        await self._finish(sending, SENT, message_id=sent.message_id, sent_at=self.clock())
+        await self._finish(
+            sending, DeliveryStatus.SENT, message_id=sent.message_id, sent_at=self.clock()
+        )
         return None
 
     def _closing(
-        self, item: Outbound, state: SendState, now: datetime
-    ) -> tuple[str, str | None] | None:
+        self, item: ClaimedDelivery, state: SendState, now: datetime
+    ) -> tuple[DeliveryStatus, str | None] | None:
         """Return (status, error) when the row must be closed without sending."""
         if state.blocked:
-            return BLOCKED, "the user has blocked the bot"
-        if item.kind == TIP and state.tip_active is not True:
-            return FAILED, "cancelled: the daily tip was stopped"
-        if item.kind != TIP and not state.reminder_exists:
-            return FAILED, "cancelled: the reminder was deleted"
-        if item.kind not in (TIP, SNOOZE) and not state.reminder_active:
-            return FAILED, "cancelled: the reminder is paused"
+            return DeliveryStatus.BLOCKED, "the user has blocked the bot"
+        if item.kind == DeliveryKind.TIP and state.tip_active is not True:
+            return DeliveryStatus.FAILED, "cancelled: the daily tip was stopped"
+        if item.kind != DeliveryKind.TIP and not state.reminder_exists:
+            return DeliveryStatus.FAILED, "cancelled: the reminder was deleted"
+        if item.kind not in (DeliveryKind.TIP, DeliveryKind.SNOOZE) and not state.reminder_active:
+            return DeliveryStatus.FAILED, "cancelled: the reminder is paused"
         if is_expired(item.kind, state.due_utc, now):
-            return EXPIRED, None
+            return DeliveryStatus.EXPIRED, None
         return None
 
     async def _choose_tip(self, repo: DeliveryRepo, subscription_id: int) -> str | None:
@@ -297,21 +298,21 @@ class Sender:
                 break  # else a /tip moved it at the same moment: read it again
         return tip_id
 
-    def _render(self, item: Outbound, now: datetime) -> Outgoing | None:
+    def _render(self, item: ClaimedDelivery, now: datetime) -> Draft | None:
         """Build the message text and buttons for a delivery."""
-        if item.kind == TIP:
-            return tip_message(self.content, item.payload) if item.payload else None
-        zone = zone_of(item.time_zone)
+        if item.kind == DeliveryKind.TIP:
+            return tip_message(self.content, item.tip_id) if item.tip_id else None
+        zone = zone_named(item.time_zone)
         return reminder_message(
             self.content.texts,
             item.id,
-            item.payload,
-            snoozed=item.kind == SNOOZE,
+            item.label,
+            snoozed=item.kind == DeliveryKind.SNOOZE,
             late_since=item.due_utc if is_late(item.due_utc, now) else None,
             zone=zone,
         )
 
-    async def _send(self, item: Outbound, message: Outgoing) -> Message:
+    async def _send(self, item: ClaimedDelivery, message: Draft) -> Message:
         """Send the message (split if long; buttons on the last part) at the kind's priority."""
         parts = split_message(message.text) or ["…"]
         markup = keyboard(message.rows)
@@ -331,7 +332,7 @@ class Sender:
         assert sent is not None  # split_message gave at least one part
         return sent
 
-    async def _failed(self, item: Outbound, exc: Exception, attempts: int) -> _Retry | None:
+    async def _failed(self, item: ClaimedDelivery, exc: Exception, attempts: int) -> _Retry | None:
         """Record what a send error means for this row (see outcomes.py)."""
         verdict = decide(item.kind, exc, attempts)
         now = self.clock()
@@ -363,39 +364,45 @@ class Sender:
                 self.stats.retried += 1
                 return _Retry(replace(item, lease=now), backoff(attempts, self.retry_base))
             if verdict.action is Action.BLOCK:
-                await repo.finish(item.id, BLOCKED, lease=item.lease, error=verdict.reason)
+                await repo.finish(
+                    item.id, DeliveryStatus.BLOCKED, lease=item.lease, error=verdict.reason
+                )
                 await repo.block_user(item.user_id, now)
-                self._count(BLOCKED)
+                self._count(DeliveryStatus.BLOCKED)
             elif verdict.action is Action.DEACTIVATE:
                 await repo.finish(
                     item.id,
-                    FAILED,
+                    DeliveryStatus.FAILED,
                     lease=item.lease,
                     error=f"{verdict.reason} (daily tip and reminders deactivated)",
                 )
                 await repo.deactivate_schedules(item.user_id)
-                self._count(FAILED)
+                self._count(DeliveryStatus.FAILED)
             elif verdict.action is Action.UNKNOWN:
-                await repo.finish(item.id, UNKNOWN, lease=item.lease, error=verdict.reason)
-                self._count(UNKNOWN)
+                await repo.finish(
+                    item.id, DeliveryStatus.UNKNOWN, lease=item.lease, error=verdict.reason
+                )
+                self._count(DeliveryStatus.UNKNOWN)
             else:
-                await repo.finish(item.id, FAILED, lease=item.lease, error=verdict.reason)
-                self._count(FAILED)
+                await repo.finish(
+                    item.id, DeliveryStatus.FAILED, lease=item.lease, error=verdict.reason
+                )
+                self._count(DeliveryStatus.FAILED)
         return None
 
-    async def _finish(self, item: Outbound, status: str, **values: Any) -> None:
+    async def _finish(self, item: ClaimedDelivery, status: DeliveryStatus, **values: Any) -> None:
         async with self.sessions() as session, session.begin():
             await DeliveryRepo(session).finish(item.id, status, lease=item.lease, **values)
         self._count(status)
 
-    def _count(self, status: str) -> None:
-        if status == SENT:
+    def _count(self, status: DeliveryStatus) -> None:
+        if status == DeliveryStatus.SENT:
             self.stats.sent += 1
-        elif status == BLOCKED:
+        elif status == DeliveryStatus.BLOCKED:
             self.stats.blocked += 1
-        elif status == EXPIRED:
+        elif status == DeliveryStatus.EXPIRED:
             self.stats.expired += 1
-        elif status == UNKNOWN:
+        elif status == DeliveryStatus.UNKNOWN:
             self.stats.unknown += 1
-        elif status == FAILED:
+        elif status == DeliveryStatus.FAILED:
             self.stats.failed += 1

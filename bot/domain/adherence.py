@@ -13,9 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-TAKEN = "taken"
-SKIPPED = "skipped"
-SNOOZED = "snoozed"
+from bot.domain.vocabulary import DoseStatus
 
 WEEK_DAYS = 7
 MONTH_DAYS = 30
@@ -68,9 +66,9 @@ def _days_by_outcome(
     taken: set[date] = set()
     answered: set[date] = set()
     for day, status in records:
-        if status in (TAKEN, SKIPPED):
+        if status in (DoseStatus.TAKEN, DoseStatus.SKIPPED):
             answered.add(day)
-        if status == TAKEN:
+        if status == DoseStatus.TAKEN:
             taken.add(day)
     return taken, answered
 

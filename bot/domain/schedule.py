@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
+
+from bot.domain.vocabulary import DeliveryKind
 
 TIP_BUDGET = timedelta(hours=2)
 """A daily tip that cannot be sent within this time of its due time is dropped."""
@@ -25,12 +26,10 @@ REMINDER_BUDGET = timedelta(hours=6)
 LATE_NOTICE = timedelta(minutes=5)
 """A message sent more than this after its due time says that it is late."""
 
-DeliveryKind = Literal["tip", "reminder", "snooze"]
-
 _BUDGETS: dict[str, timedelta] = {
-    "tip": TIP_BUDGET,
-    "reminder": REMINDER_BUDGET,
-    "snooze": REMINDER_BUDGET,
+    DeliveryKind.TIP: TIP_BUDGET,
+    DeliveryKind.REMINDER: REMINDER_BUDGET,
+    DeliveryKind.SNOOZE: REMINDER_BUDGET,
 }
 
 _ONE_SECOND = timedelta(seconds=1)
@@ -172,7 +171,7 @@ def lateness(due_utc: datetime, now: datetime) -> timedelta:
 
 
 def budget_for(kind: str) -> timedelta:
-    """Return how late a delivery of `kind` ("tip", "reminder", "snooze") may still be sent.
+    """Return how late a delivery of `kind` (a `DeliveryKind`) may still be sent.
 
     Raises:
         ValueError: For an unknown kind.
@@ -191,3 +190,9 @@ def is_expired(kind: str, due_utc: datetime, now: datetime) -> bool:
 def is_late(due_utc: datetime, now: datetime) -> bool:
     """Return True if a message sent at `now` is late enough to say so (over LATE_NOTICE)."""
     return lateness(due_utc, now) > LATE_NOTICE
+
+
+def utc_midnight(moment: datetime) -> datetime:
+    """Return the start of the UTC day containing `moment`."""
+    day = moment.astimezone(UTC).date()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

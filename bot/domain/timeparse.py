@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import time
+from datetime import datetime, time
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 LABEL_MAX_CHARS = 100
 """Reminder labels are cut to this many characters."""
@@ -34,6 +36,7 @@ def _to_24h(hour: int, meridiem: str | None) -> int | None:
     return hour % 12 + (12 if meridiem == "p" else 0)
 
 
+@lru_cache(maxsize=4096)  # the dispatcher reads every due row's stored time through it
 def parse_local_time(text: str) -> time | None:
     """Parse a wall-clock time typed by a person.
 
@@ -66,6 +69,18 @@ def parse_local_time(text: str) -> time | None:
     return time(hour, minute)
 
 
+def stored_time(value: str) -> time:
+    """Parse an "HH:MM" this bot stored (with `format_local_time`), as `parse_local_time` does.
+
+    Raises:
+        ValueError: If the stored value is not a time (a row written by hand).
+    """
+    parsed = parse_local_time(value)
+    if parsed is None:
+        raise ValueError(f"not a stored local time: {value!r}")
+    return parsed
+
+
 def format_local_time(value: time) -> str:
     """Format a time as zero-padded 24-hour "HH:MM" (seconds are dropped)."""
     return f"{value.hour:02d}:{value.minute:02d}"
@@ -96,3 +111,14 @@ def split_time_and_label(args: str) -> tuple[time | None, str]:
             if parsed is not None:
                 return parsed, clean_label(" ".join(words[count:]))
     return None, clean_label(args)
+
+
+def local_clock(moment: datetime, zone: ZoneInfo) -> str:
+    """Return the wall-clock "HH:MM" in `zone` at `moment`.
+
+    Raises:
+        ValueError: If `moment` is naive.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    return format_local_time(moment.astimezone(zone).time())

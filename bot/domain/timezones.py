@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from rapidfuzz import fuzz, process
 
@@ -179,6 +179,17 @@ def _fuzzy_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _city_counts() -> Counter[str]:
     """How many city names point at each zone (a measure of how well known it is)."""
     return Counter(cities().values())
+
+
+@lru_cache(maxsize=4096)  # the dispatcher looks up every due row's zone
+def zone_named(name: str | None) -> ZoneInfo | None:
+    """Return the zone for a stored IANA name; None when it is unset or unknown."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def is_known_zone(name: str) -> bool:

@@ -9,15 +9,13 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.context import BotApp, BotContext
-from bot.db.repositories import UserRepo
 from bot.db.schedule_repo import AdminStatsRepo, ReminderRepo, SubscriptionRepo
-from bot.delivery.dispatcher import utc_midnight
-from bot.delivery.engine import EXTRAS_KEY, DeliveryEngine
+from bot.domain.schedule import utc_midnight
+from bot.domain.timezones import zone_named
 from bot.handlers import fallback
 from bot.handlers.common import message_of
 from bot.render import reply
 from bot.services.display import local_when
-from bot.services.schedules import zone_named
 
 
 async def admin_command(update: Update, context: BotContext) -> None:
@@ -27,8 +25,7 @@ async def admin_command(update: Update, context: BotContext) -> None:
         await fallback.unknown_command(update, context)  # don't reveal that /admin exists
         return
     texts = context.content.texts
-    async with context.db() as session:
-        me = await UserRepo(session).get(tg_user.id)
+    async with context.transaction() as session:
         total, blocked = await AdminStatsRepo(session).users()
         subscriptions = await SubscriptionRepo(session).count_active()
         active, paused = await ReminderRepo(session).count_by_state()
@@ -39,26 +36,24 @@ async def admin_command(update: Update, context: BotContext) -> None:
         texts.get("admin.reminders", active=active, paused=paused),
         "",
     ]
-    engine = context.deps.extras.get(EXTRAS_KEY)
-    if not isinstance(engine, DeliveryEngine):
-        lines.append(texts.raw("admin.engine_missing"))
-        await reply(message_of(update), "\n".join(lines))
-        return
+    delivery = context.deps.delivery
     day = utc_midnight(context.now()).date().isoformat()
     lines.append(texts.get("admin.deliveries_header", day=day))
-    by_status = sorted((await engine.counts_today()).items(), key=lambda item: (-item[1], item[0]))
+    by_status = sorted(
+        (await delivery.counts_today()).items(), key=lambda item: (-item[1], item[0])
+    )
     lines += [texts.get("admin.delivery_line", status=s, count=n) for s, n in by_status]
     if not by_status:
         lines.append(texts.raw("admin.deliveries_none"))
     lines.append("")
-    last = engine.last_tick
+    last = delivery.last_tick
     if isinstance(last, datetime):
-        zone = zone_named(me.time_zone if me else None) or ZoneInfo("UTC")
+        zone = zone_named(context.user.time_zone) or ZoneInfo("UTC")
         ago = max(0, int((context.now() - last).total_seconds()))
         lines.append(texts.get("admin.last_tick", when=local_when(texts, last, zone), ago=ago))
     else:
         lines.append(texts.raw("admin.last_tick_never"))
-    lines.append(texts.get("admin.queue", count=engine.queue_length))
+    lines.append(texts.get("admin.queue", count=delivery.queue_length))
     await reply(message_of(update), "\n".join(lines))
 
 

@@ -1,4 +1,4 @@
-"""Small helpers every feature uses: the message to answer, the user row, menu buttons."""
+"""Small helpers every feature uses: the message to answer, button presses, menu buttons."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from typing import cast
 from telegram import CallbackQuery, Message, Update
 
 from bot.context import BotContext
-from bot.db.models import User
-from bot.db.repositories import UserRepo
 
 MENU = "menu:"  # + feature name; the /start buttons
 
@@ -23,21 +21,6 @@ async def answer_query(update: Update) -> CallbackQuery:
     query = cast(CallbackQuery, update.callback_query)
     await query.answer()
     return query
-
-
-async def remember_user(update: Update, context: BotContext) -> tuple[User, bool]:
-    """Create or refresh the user who sent this update; return (user, created). Commits."""
-    tg_user = update.effective_user
-    chat = update.effective_chat
-    if tg_user is None or chat is None:  # commands and buttons always have both
-        raise ValueError("update without a user or a chat")
-    async with context.db() as session, session.begin():
-        user, created = await UserRepo(session).upsert(
-            tg_user.id, chat.id, tg_user.first_name, tg_user.language_code, context.now()
-        )
-        if user.blocked_at is not None:
-            user.blocked_at = None  # they wrote to us, so they have unblocked the bot
-    return user, created
 
 
 def health_footer(context: BotContext, source: str) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -12,9 +13,9 @@ from bot.context import BotApp, BotContext
 from bot.handlers.common import message_of
 from bot.render import reply
 
-# Features may offer to handle free text (e.g. a food name); each returns True when it answered.
-TextHandler = Callable[[Update, BotContext, str], Awaitable[bool]]
-TEXT_HANDLERS: list[TextHandler] = []
+# A feature that may take free text (e.g. a food name) returns True when it answered. Their
+# order is declared in `bot/handlers/__init__.py` (TEXT_ANSWERS).
+TextAnswer = Callable[[Update, BotContext, str], Awaitable[bool]]
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -29,13 +30,15 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     await reply(message, context.content.texts.get("fallback.unknown_command", command=name[:64]))
 
 
-async def free_text(update: Update, context: BotContext) -> None:
-    """Offer free text to the features (a food name is looked up), else point to /help."""
+async def free_text(
+    update: Update, context: BotContext, answers: Sequence[TextAnswer] = ()
+) -> None:
+    """Offer free text to the features in order (a food name is looked up), else point to /help."""
     message = message_of(update)
     text = (message.text or "").strip()
     if text:
-        for handler in TEXT_HANDLERS:
-            if await handler(update, context, text):
+        for answer in answers:
+            if await answer(update, context, text):
                 return
     await reply(message, context.content.texts.raw("fallback.text"))
 
@@ -46,11 +49,12 @@ async def unknown_button(update: Update, context: BotContext) -> None:
         await update.callback_query.answer()
 
 
-def register(app: BotApp) -> None:
-    """Register the catch-alls (must be last)."""
+def register(app: BotApp, answers: Sequence[TextAnswer]) -> None:
+    """Register the catch-alls (must be last); free text is offered to `answers` in order."""
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     # Free text is answered in private chats only: in a group, chatter is not for the bot.
     private = filters.ChatType.PRIVATE
-    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, free_text))
-    app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, free_text))
+    text = partial(free_text, answers=tuple(answers))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, text))
+    app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, text))
     app.add_handler(CallbackQueryHandler(unknown_button))

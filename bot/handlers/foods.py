@@ -26,7 +26,6 @@ from bot.domain.foods import (
     search,
     top_foods,
 )
-from bot.handlers import fallback
 from bot.handlers.common import MENU, answer_query, message_of
 from bot.handlers.pieces import plain, sources_of
 from bot.render import Button, edit, reply
@@ -265,5 +264,3 @@ def register(app: BotApp) -> None:
     app.add_handler(
         CallbackQueryHandler(food_show, pattern=rf"^{FOOD_SHOW}\w{{1,40}}(?::[gs][\d.]{{1,7}})?$")
     )
-    if food_from_text not in fallback.TEXT_HANDLERS:
-        fallback.TEXT_HANDLERS.append(food_from_text)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import Sequence
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.content import Content, Fact
+from bot.content import Content
 from bot.context import BotApp, BotContext
+from bot.domain.facts import pick_fact
 from bot.domain.rda import adult_upper_limit
 from bot.handlers.common import MENU, answer_query, health_footer, message_of
 from bot.handlers.pieces import send_blocks, sources_of, unique
@@ -24,7 +23,6 @@ MENU_FACT = f"{MENU}fact"
 MENU_SUPPLEMENTS = f"{MENU}supplements"
 
 LAST_FACT = "last_fact"  # user_data key: the fact shown last, never shown twice in a row
-RNG = random.Random()
 
 Rows = list[list[Button]]
 
@@ -64,18 +62,12 @@ async def symptoms(update: Update, context: BotContext) -> None:
 # /fact
 
 
-def pick_fact(facts: Sequence[Fact], last_id: str | None, rng: random.Random) -> Fact:
-    """Pick a random fact, never the one shown last (when there is another)."""
-    choices = [f for f in facts if f.id != last_id] or list(facts)
-    return rng.choice(choices)
-
-
 def fact_text(context: BotContext) -> tuple[str, Rows]:
     """Pick a fact for this user and render it with its source and the "another" button."""
     content = context.content
     texts = content.texts
     user_data = context.user_data if context.user_data is not None else {}
-    chosen = pick_fact(content.facts, user_data.get(LAST_FACT), RNG)
+    chosen = pick_fact(content.facts, user_data.get(LAST_FACT), context.deps.rng)
     user_data[LAST_FACT] = chosen.id
     text = "\n".join(
         [

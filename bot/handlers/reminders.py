@@ -18,20 +18,22 @@ from bot.content import Texts
 from bot.context import BotApp, BotContext
 from bot.db.models import Reminder
 from bot.delivery.messages import (
-    REM_SKIP,
-    REM_SNOOZE15,
-    REM_SNOOZE60,
-    REM_TAKEN,
     REMINDER_PATTERN,
     ROW_ID,
-    SNOOZE_MINUTES,
+    answered_reminder,
+    parse_reminder_button,
 )
-from bot.domain.adherence import SKIPPED, SNOOZED, TAKEN
-from bot.domain.timeparse import format_local_time, parse_local_time, split_time_and_label
-from bot.handlers import fallback, timezone
-from bot.handlers.common import MENU, answer_query, message_of, remember_user
+from bot.domain.timeparse import (
+    format_local_time,
+    parse_local_time,
+    split_time_and_label,
+    stored_time,
+)
+from bot.domain.timezones import zone_named
+from bot.handlers import timezone
+from bot.handlers.common import MENU, answer_query, message_of
 from bot.render import Rows, edit, reply
-from bot.services.display import local_clock, local_when
+from bot.services.display import local_when
 from bot.services.schedules import (
     MAX_REMINDERS,
     Answer,
@@ -46,8 +48,6 @@ from bot.services.schedules import (
     reminders_of,
     resume,
     retime,
-    stored_time,
-    zone_named,
 )
 
 # The list's buttons: the prefix + the reminder's id.
@@ -59,10 +59,8 @@ RETIME = "rmd:time:"  # asks for the new time; the next text message is taken as
 LIST = "rmd:list"  # show the list again (also "keep it" and back)
 CANCEL = "rmd:cancel"  # cancel a pending time change
 MENU_REMINDERS = f"{MENU}reminders"  # the /start menu's "Reminders"
-ACTION = "remind"  # what waits for a zone (see timezone.AFTER_ZONE)
+ACTION = "remind"  # what waits for a zone (see AFTER_ZONE in bot/handlers/__init__.py)
 NEW_TIME_KEY = "new_time_for"  # user_data: the reminder id whose new time we asked for
-
-DOSE_STATUS = {REM_TAKEN: TAKEN, REM_SKIP: SKIPPED, REM_SNOOZE15: SNOOZED, REM_SNOOZE60: SNOOZED}
 
 
 def user_data(context: BotContext) -> dict[str, Any]:
@@ -90,7 +88,7 @@ async def create_reminder(
     """Create the reminder and answer with its next time (or refuse an 11th kindly)."""
     texts = context.content.texts
     try:
-        async with context.db() as session, session.begin():
+        async with context.transaction() as session:
             reminder = await add_reminder(session, user_id, zone, at, label, context.now())
     except TooManyReminders:
         await reply(message, texts.get("reminders.too_many", limit=MAX_REMINDERS))
@@ -115,7 +113,7 @@ async def finish_after_zone(
 
 async def remind_command(update: Update, context: BotContext) -> None:
     """Set a daily reminder: /remind 21:00 magnesium glycinate 200 mg."""
-    user, _ = await remember_user(update, context)
+    user = context.user
     message = message_of(update)
     texts = context.content.texts
     args = " ".join(context.args or []).strip()
@@ -126,7 +124,7 @@ async def remind_command(update: Update, context: BotContext) -> None:
     if at is None:
         await reply(message, texts.get("reminders.bad_time", value=args.split()[0][:40]))
         return
-    async with context.db() as session:
+    async with context.transaction() as session:
         count = await reminder_count(session, user.id)
     if count >= MAX_REMINDERS:
         await reply(message, texts.get("reminders.too_many", limit=MAX_REMINDERS))
@@ -188,14 +186,14 @@ async def current_list(
     context: BotContext, user_id: int, zone_name: str | None, note: str = ""
 ) -> tuple[str, Rows]:
     """Read the user's reminders and return the list view."""
-    async with context.db() as session:
+    async with context.transaction() as session:
         reminders = await reminders_of(session, user_id)
     return list_view(context.content.texts, reminders, zone_or_utc(zone_name), note)
 
 
 async def reminders_command(update: Update, context: BotContext) -> None:
     """List the user's reminders with their next time and buttons."""
-    user, _ = await remember_user(update, context)
+    user = context.user
     text, rows = await current_list(context, user.id, user.time_zone)
     await reply(message_of(update), text, rows)
 
@@ -203,7 +201,7 @@ async def reminders_command(update: Update, context: BotContext) -> None:
 async def on_list(update: Update, context: BotContext) -> None:
     """Show the list in place (menu button, "keep it", back)."""
     query = await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     text, rows = await current_list(context, user.id, user.time_zone)
     await edit(query, text, rows)
 
@@ -211,7 +209,7 @@ async def on_list(update: Update, context: BotContext) -> None:
 async def on_list_menu(update: Update, context: BotContext) -> None:
     """Show the list as a new message (the /start menu button keeps its menu)."""
     await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     text, rows = await current_list(context, user.id, user.time_zone)
     await reply(message_of(update), text, rows)
 
@@ -224,11 +222,11 @@ def reminder_id_of(data: str | None) -> int:
 async def on_pause_or_resume(update: Update, context: BotContext) -> None:
     """Pause or resume one reminder, then show the list with what changed."""
     query = await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     texts = context.content.texts
     zone = zone_or_utc(user.time_zone)
     resuming = (query.data or "").startswith(RESUME)
-    async with context.db() as session, session.begin():
+    async with context.transaction() as session:
         reminder = await owned_reminder(session, user.id, reminder_id_of(query.data))
         if reminder is None:
             note = texts.raw("reminders.gone")
@@ -256,8 +254,8 @@ async def pressed_reminder(
     When that reminder is gone, show the list with a note saying so and return None.
     """
     query = await answer_query(update)
-    user, _ = await remember_user(update, context)
-    async with context.db() as session:
+    user = context.user
+    async with context.transaction() as session:
         reminder = await owned_reminder(session, user.id, reminder_id_of(query.data))
     if reminder is None:
         note = context.content.texts.raw("reminders.gone")
@@ -288,9 +286,9 @@ async def on_delete(update: Update, context: BotContext) -> None:
 async def on_delete_confirmed(update: Update, context: BotContext) -> None:
     """Delete the reminder, then show the list."""
     query = await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     texts = context.content.texts
-    async with context.db() as session, session.begin():
+    async with context.transaction() as session:
         reminder = await owned_reminder(session, user.id, reminder_id_of(query.data))
         if reminder is None:
             note = texts.raw("reminders.gone")
@@ -321,7 +319,7 @@ async def on_retime(update: Update, context: BotContext) -> None:
 async def on_cancel(update: Update, context: BotContext) -> None:
     """Cancel a pending time change and show the list again."""
     query = await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     user_data(context).pop(NEW_TIME_KEY, None)
     note = context.content.texts.raw("reminders.cancelled")
     text, rows = await current_list(context, user.id, user.time_zone, note)
@@ -343,10 +341,10 @@ async def new_time_from_text(update: Update, context: BotContext, text: str) -> 
             [[(texts.raw("reminders.button_cancel"), CANCEL)]],
         )
         return True
-    user, _ = await remember_user(update, context)
+    user = context.user
     zone = zone_or_utc(user.time_zone)
     user_data(context).pop(NEW_TIME_KEY, None)
-    async with context.db() as session, session.begin():
+    async with context.transaction() as session:
         reminder = await owned_reminder(session, user.id, reminder_id)
         if reminder is None:
             answer = texts.raw("reminders.gone")
@@ -378,57 +376,41 @@ async def forget_new_time(update: Update, context: BotContext) -> None:
 
 
 def dose_text(texts: Texts, answer: Answer, zone: ZoneInfo) -> str:
-    """Return the reminder message as it reads after an answer: label, then the choice."""
-    if answer.outcome is Outcome.GONE:
+    """Return the reminder message as it reads after an answer (or that it is gone)."""
+    if answer.outcome is Outcome.GONE or answer.status is None or answer.at is None:
         return texts.raw("reminders.dose_gone")
-    label = answer.label or texts.raw("delivery.default_label")
-    lines = [texts.get("delivery.reminder", label=label)]
-    at = answer.at or answer.snooze_due
-    if at is None:  # recorded answers always carry their time
-        raise ValueError("an answer without a time")
-    if answer.status == TAKEN:
-        lines.append(texts.get("reminders.dose_taken", time=local_clock(at, zone), zone=zone.key))
-    elif answer.status == SKIPPED:
-        lines.append(
-            texts.get("reminders.dose_skipped", time=local_clock(at, zone), zone=zone.key)
-        )
-    elif answer.snooze_due is not None:
-        lines.append(
-            texts.get(
-                "reminders.dose_snoozed",
-                time=local_clock(answer.snooze_due, zone),
-                zone=zone.key,
-            )
-        )
-    else:
-        lines.append(texts.raw("reminders.dose_snoozed_plain"))
-    if answer.outcome is Outcome.ALREADY:
-        lines.append(texts.raw("reminders.dose_already"))
-    return "\n".join(lines)
+    return answered_reminder(
+        texts,
+        answer.label,
+        snoozed=answer.snoozed,
+        status=answer.status,
+        at=answer.at,
+        snooze_due=answer.snooze_due,
+        already=answer.outcome is Outcome.ALREADY,
+        zone=zone,
+    )
 
 
 async def on_dose(update: Update, context: BotContext) -> None:
     """Record Taken / Skip / Snooze once per message, and show the choice on the message."""
     query = await answer_query(update)  # at once: the spinner stops before any database work
-    user, _ = await remember_user(update, context)
-    data = query.data or ""
-    prefix, _, raw_id = data.rpartition(":")
-    prefix += ":"
-    status = DOSE_STATUS[prefix]
-    minutes = SNOOZE_MINUTES.get(prefix, 0)
+    press = parse_reminder_button(query.data)
+    if press is None:  # the pattern let it through, so this cannot happen
+        return
+    user = context.user
     now = context.now()
+    answer_it = (user.id, press.delivery_id, press.status, now, press.snooze_minutes)
     try:
-        async with context.db() as session, session.begin():
-            answer = await answer_reminder(session, user.id, int(raw_id), status, now, minutes)
+        async with context.transaction() as session:
+            answer = await answer_reminder(session, *answer_it)
     except IntegrityError:  # a simultaneous press won the race: show what it recorded
-        async with context.db() as session, session.begin():
-            answer = await answer_reminder(session, user.id, int(raw_id), status, now, minutes)
+        async with context.transaction() as session:
+            answer = await answer_reminder(session, *answer_it)
     await edit(query, dose_text(context.content.texts, answer, zone_or_utc(user.time_zone)))
 
 
 def register(app: BotApp) -> None:
     """Register /remind, /reminders, the list buttons, the dose buttons and typed times."""
-    timezone.AFTER_ZONE[ACTION] = finish_after_zone
     # Any command ends a pending "send me the new time" question (it runs before the rest).
     app.add_handler(MessageHandler(filters.COMMAND, forget_new_time), group=-1)
     app.add_handler(CommandHandler("remind", remind_command))
@@ -445,5 +427,3 @@ def register(app: BotApp) -> None:
     app.add_handler(CallbackQueryHandler(on_retime, pattern=rf"^{RETIME}{ROW_ID}$"))
     app.add_handler(CallbackQueryHandler(on_cancel, pattern=rf"^{CANCEL}$"))
     app.add_handler(CallbackQueryHandler(on_dose, pattern=REMINDER_PATTERN))
-    if new_time_from_text not in fallback.TEXT_HANDLERS:
-        fallback.TEXT_HANDLERS.insert(0, new_time_from_text)

@@ -6,19 +6,21 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.context import BotApp, BotContext
+from bot.domain.timeparse import local_clock
+from bot.domain.timezones import zone_named
 from bot.handlers import reminders, subscriptions, timezone
-from bot.handlers.common import message_of, remember_user
+from bot.handlers.common import message_of
 from bot.render import reply
-from bot.services.display import local_clock, local_when
-from bot.services.schedules import reminders_of, subscription_of, zone_named
+from bot.services.display import local_when
+from bot.services.schedules import reminders_of, subscription_of
 
 
 async def settings_command(update: Update, context: BotContext) -> None:
     """Show the user's zone, tip time and status, and reminders, with buttons."""
-    user, _ = await remember_user(update, context)
+    user = context.user
     texts = context.content.texts
     now = context.now()
-    async with context.db() as session:
+    async with context.transaction() as session:
         subscription = await subscription_of(session, user.id)
         items = await reminders_of(session, user.id)
     zone = zone_named(user.time_zone)

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.context import BotApp, BotContext
-from bot.handlers.common import message_of, remember_user
+from bot.handlers.common import message_of
 from bot.render import reply
 
 START_BUTTONS = (
@@ -18,7 +18,7 @@ START_BUTTONS = (
 
 async def start(update: Update, context: BotContext) -> None:
     """Greet the user, store them, and offer the main features as buttons."""
-    user, _ = await remember_user(update, context)
+    user = context.user
     texts = context.content.texts
     rows = [[(texts.raw(label), data) for label, data in row] for row in START_BUTTONS]
     await reply(

@@ -10,9 +10,10 @@ from telegram.ext import CommandHandler
 from bot.content import Texts
 from bot.context import BotApp, BotContext
 from bot.domain.adherence import Window
-from bot.handlers.common import message_of, remember_user
+from bot.domain.timezones import zone_named
+from bot.handlers.common import message_of
 from bot.render import reply
-from bot.services.schedules import ReminderStats, reminder_stats, zone_named
+from bot.services.schedules import ReminderStats, reminder_stats
 
 
 def window_line(texts: Texts, window: Window) -> str:
@@ -58,11 +59,11 @@ def reminder_block(texts: Texts, item: ReminderStats) -> str:
 
 async def stats_command(update: Update, context: BotContext) -> None:
     """Show 7- and 30-day adherence and the current streak, per reminder."""
-    user, _ = await remember_user(update, context)
+    user = context.user
     texts = context.content.texts
     zone = zone_named(user.time_zone) or ZoneInfo("UTC")
     today = context.now().astimezone(zone).date()
-    async with context.db() as session:
+    async with context.transaction() as session:
         stats = await reminder_stats(session, user.id, today)
     if not stats:
         await reply(message_of(update), texts.raw("stats.no_reminders"))

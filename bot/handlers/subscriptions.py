@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import time
 from zoneinfo import ZoneInfo
 
@@ -14,30 +13,23 @@ from bot.content import Texts
 from bot.context import BotApp, BotContext
 from bot.db.models import TipSubscription
 from bot.delivery.messages import TIP_NEXT, TIP_STOP
-from bot.domain.timeparse import format_local_time, parse_local_time
+from bot.domain.timeparse import format_local_time, parse_local_time, stored_time
+from bot.domain.timezones import zone_named
 from bot.handlers import timezone
-from bot.handlers.common import MENU, answer_query, message_of, remember_user
+from bot.handlers.common import MENU, answer_query, message_of
 from bot.render import Rows, edit, keyboard, reply
 from bot.services.display import local_when
 from bot.services.schedules import (
     DEFAULT_TIP_TIME,
     draw_tip,
-    stored_time,
     subscribe,
     subscription_of,
     unsubscribe,
-    zone_named,
 )
 
 ON = "sub:on"  # subscribe at the previous (or default) time
 MENU_SUBSCRIBE = f"{MENU}subscribe"  # the /start menu's "Daily tip"
-ACTION = "subscribe"  # what waits for a zone (see timezone.AFTER_ZONE)
-
-
-def rng_of(context: BotContext) -> random.Random:
-    """Return the random source for tip rotations (tests may inject a seeded one)."""
-    injected = context.deps.extras.get("rng")
-    return injected if isinstance(injected, random.Random) else random.Random()
+ACTION = "subscribe"  # what waits for a zone (see AFTER_ZONE in bot/handlers/__init__.py)
 
 
 def tip_rows(texts: Texts, subscribed: bool) -> Rows:
@@ -76,7 +68,7 @@ async def start_tips(
     message: Message, context: BotContext, user_id: int, zone: ZoneInfo, at: time
 ) -> None:
     """Subscribe (or move the time) and answer with the next delivery time."""
-    async with context.db() as session, session.begin():
+    async with context.transaction() as session:
         done = await subscribe(session, user_id, zone, at, context.now())
     texts = context.content.texts
     await reply(message, confirmation(texts, done.subscription, zone, done.previous_time))
@@ -94,7 +86,7 @@ async def subscribe_at(
 ) -> None:
     """Subscribe at `at` (None: keep the current time, or 09:00), asking for the zone first."""
     if at is None:
-        async with context.db() as session:
+        async with context.transaction() as session:
             current = await subscription_of(session, user_id)
         at = stored_time(current.local_time) if current and current.active else DEFAULT_TIP_TIME
     zone = zone_named(zone_name)
@@ -108,7 +100,7 @@ async def subscribe_at(
 
 async def subscribe_command(update: Update, context: BotContext) -> None:
     """Start the daily tip at the given local time (default 09:00), or change its time."""
-    user, _ = await remember_user(update, context)
+    user = context.user
     message = message_of(update)
     value = " ".join(context.args or []).strip()
     at = parse_local_time(value) if value else None
@@ -120,13 +112,13 @@ async def subscribe_command(update: Update, context: BotContext) -> None:
 
 async def unsubscribe_command(update: Update, context: BotContext) -> None:
     """Stop the daily tip and say so (kindly, also when there was none)."""
-    user, _ = await remember_user(update, context)
+    user = context.user
     await reply(message_of(update), await stop_text(context, user.id))
 
 
 async def stop_text(context: BotContext, user_id: int) -> str:
     """Stop the daily tip; return what to tell the user."""
-    async with context.db() as session, session.begin():
+    async with context.transaction() as session:
         stopped = await unsubscribe(session, user_id)
     texts = context.content.texts
     if stopped:
@@ -138,9 +130,9 @@ async def send_tip(message: Message, context: BotContext, user_id: int) -> None:
     """Send the user's next tip from their own rotation, with its source and buttons."""
     content = context.content
     tip_ids = [tip.id for tip in content.tips]
-    async with context.db() as session, session.begin():
+    async with context.transaction() as session:
         tip_id, subscription = await draw_tip(
-            session, user_id, tip_ids, rng_of(context), context.now()
+            session, user_id, tip_ids, context.deps.rng, context.now()
         )
         subscribed = subscription.active
     tip = next(t for t in content.tips if t.id == tip_id)
@@ -150,21 +142,21 @@ async def send_tip(message: Message, context: BotContext, user_id: int) -> None:
 
 async def tip_command(update: Update, context: BotContext) -> None:
     """Send a tip now."""
-    user, _ = await remember_user(update, context)
+    user = context.user
     await send_tip(message_of(update), context, user.id)
 
 
 async def on_another_tip(update: Update, context: BotContext) -> None:
     """Send another tip (the "another tip" button under any tip)."""
     await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     await send_tip(message_of(update), context, user.id)
 
 
 async def on_stop_tips(update: Update, context: BotContext) -> None:
     """Stop the daily tip from the button under a tip; keep only "another tip" there."""
     query = await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     texts = context.content.texts
     text = await stop_text(context, user.id)
     try:
@@ -178,16 +170,16 @@ async def on_stop_tips(update: Update, context: BotContext) -> None:
 async def on_subscribe_button(update: Update, context: BotContext) -> None:
     """Subscribe from a button, at the current (or default) time."""
     await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     await subscribe_at(message_of(update), context, user.id, user.time_zone, None)
 
 
 async def on_menu(update: Update, context: BotContext) -> None:
     """Show the daily-tip panel: whether it is on, when the next one comes, and buttons."""
     query = await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     texts = context.content.texts
-    async with context.db() as session:
+    async with context.transaction() as session:
         current = await subscription_of(session, user.id)
     zone = zone_named(user.time_zone)
     tip_now = (texts.raw("subscriptions.button_tip_now"), TIP_NEXT)
@@ -207,7 +199,6 @@ async def on_menu(update: Update, context: BotContext) -> None:
 
 def register(app: BotApp) -> None:
     """Register the daily-tip commands and buttons."""
-    timezone.AFTER_ZONE[ACTION] = finish_after_zone
     app.add_handler(CommandHandler("subscribe", subscribe_command))
     app.add_handler(CommandHandler("unsubscribe", unsubscribe_command))
     app.add_handler(CommandHandler("tip", tip_command))

@@ -2,13 +2,15 @@
 
 /subscribe and /remind need the user's zone. Without one they call `ask_for_zone`, which keeps
 what was asked for in `user_data`; as soon as a zone is chosen (command, button, location or a
-typed city), the follow-up registered under that action in `AFTER_ZONE` completes it.
+typed city), the follow-up for that action completes it (the actions and their follow-ups are
+declared in `bot/handlers/__init__.py` as AFTER_ZONE and handed to `register`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,7 @@ from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotApp, BotContext
+from bot.domain.timeparse import local_clock
 from bot.domain.timezones import (
     COMMON_ZONES,
     format_utc_offset,
@@ -23,12 +26,11 @@ from bot.domain.timezones import (
     resolve_zone,
     zone_from_location,
     zone_label,
+    zone_named,
 )
-from bot.handlers import fallback
-from bot.handlers.common import answer_query, message_of, remember_user
+from bot.handlers.common import answer_query, message_of
 from bot.render import MAX_CALLBACK_DATA, Button, Rows, edit, reply
-from bot.services.display import local_clock
-from bot.services.schedules import set_zone, zone_named
+from bot.services.schedules import set_zone
 
 SET = "tz:set:"  # + IANA zone name
 MENU = "tz:menu"  # show the zone panel (from /settings)
@@ -38,7 +40,7 @@ MAX_PENDING = 11  # more than one person can use (10 reminders and the tip)
 # A follow-up finishes what was asked before the zone was known: (message, context, user id,
 # zone, what was asked).
 FollowUp = Callable[[Message, BotContext, int, ZoneInfo, dict[str, str]], Awaitable[None]]
-AFTER_ZONE: dict[str, FollowUp] = {}
+FollowUps = Mapping[str, FollowUp]
 
 
 def zone_button(name: str, now: datetime) -> Button:
@@ -83,7 +85,7 @@ async def ask_for_zone(
 async def choose_zone(context: BotContext, user_id: int, zone: ZoneInfo) -> str:
     """Store the zone, move the user's schedules to it, and return the confirmation (HTML)."""
     now = context.now()
-    async with context.db() as session, session.begin():
+    async with context.transaction() as session:
         moved = await set_zone(session, user_id, zone, now)
     texts = context.content.texts
     lines = [
@@ -99,12 +101,14 @@ async def choose_zone(context: BotContext, user_id: int, zone: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-async def follow_up(message: Message, context: BotContext, user_id: int, zone: ZoneInfo) -> None:
+async def follow_up(
+    message: Message, context: BotContext, user_id: int, zone: ZoneInfo, after_zone: FollowUps
+) -> None:
     """Finish what was waiting for the zone (a subscription, reminders), in order."""
     waiting = pending_of(context)
     cast(dict[str, Any], context.user_data).pop(PENDING_KEY, None)
     for pending in waiting:
-        finish = AFTER_ZONE.get(pending.get("action", ""))
+        finish = after_zone.get(pending.get("action", ""))
         if finish is not None:
             await finish(message, context, user_id, zone, pending)
 
@@ -132,9 +136,9 @@ def zone_panel(context: BotContext, zone_name: str | None) -> str:
     return head + "\n\n" + texts.raw("timezone.how_to_set")
 
 
-async def timezone_command(update: Update, context: BotContext) -> None:
+async def timezone_command(update: Update, context: BotContext, after_zone: FollowUps) -> None:
     """Show the zone (no argument) or set it from a zone name, an offset or a city."""
-    user, _ = await remember_user(update, context)
+    user = context.user
     message = message_of(update)
     query = " ".join(context.args or []).strip()
     if not query:
@@ -146,7 +150,7 @@ async def timezone_command(update: Update, context: BotContext) -> None:
     if found.zone is not None:
         zone = ZoneInfo(found.zone)
         await reply(message, await choose_zone(context, user.id, zone))
-        await follow_up(message, context, user.id, zone)
+        await follow_up(message, context, user.id, zone, after_zone)
         return
     suggestions = [
         name
@@ -161,29 +165,29 @@ async def timezone_command(update: Update, context: BotContext) -> None:
     await reply(message, text + texts.raw("timezone.how_to_set"), common_zone_rows(now))
 
 
-async def on_zone_button(update: Update, context: BotContext) -> None:
+async def on_zone_button(update: Update, context: BotContext, after_zone: FollowUps) -> None:
     """Set the zone from a "did you mean" or common-zone button."""
     query = await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     name = (query.data or "")[len(SET) :]
     if not is_known_zone(name):  # forged, or a zone the tz database no longer has
         await edit(query, context.content.texts.raw("timezone.stale_button"))
         return
     zone = ZoneInfo(name)
     await edit(query, await choose_zone(context, user.id, zone))
-    await follow_up(message_of(update), context, user.id, zone)
+    await follow_up(message_of(update), context, user.id, zone, after_zone)
 
 
 async def on_zone_menu(update: Update, context: BotContext) -> None:
     """Show the zone panel in place of the message the button sits on."""
     query = await answer_query(update)
-    user, _ = await remember_user(update, context)
+    user = context.user
     await edit(query, zone_panel(context, user.time_zone), common_zone_rows(context.now()))
 
 
-async def on_location(update: Update, context: BotContext) -> None:
+async def on_location(update: Update, context: BotContext, after_zone: FollowUps) -> None:
     """Set the zone from a shared location (offline lookup)."""
-    user, _ = await remember_user(update, context)
+    user = context.user
     message = message_of(update)
     location = message.location
     name = (
@@ -195,29 +199,33 @@ async def on_location(update: Update, context: BotContext) -> None:
         return
     zone = ZoneInfo(name)
     await reply(message, await choose_zone(context, user.id, zone))
-    await follow_up(message, context, user.id, zone)
+    await follow_up(message, context, user.id, zone, after_zone)
 
 
-async def zone_from_text(update: Update, context: BotContext, text: str) -> bool:
+async def zone_from_text(
+    update: Update, context: BotContext, text: str, after_zone: FollowUps
+) -> bool:
     """Take a typed city or zone as the answer when a zone was asked for; True if taken."""
     if not pending_of(context):
         return False
     found = resolve_zone(text, at=context.now())
     if found.zone is None:  # not clearly a place: let the other features have it
         return False
-    user, _ = await remember_user(update, context)
+    user = context.user
     message = message_of(update)
     zone = ZoneInfo(found.zone)
     await reply(message, await choose_zone(context, user.id, zone))
-    await follow_up(message, context, user.id, zone)
+    await follow_up(message, context, user.id, zone, after_zone)
     return True
 
 
-def register(app: BotApp) -> None:
-    """Register /timezone, its buttons, shared locations and typed zones."""
-    app.add_handler(CommandHandler("timezone", timezone_command))
-    app.add_handler(CallbackQueryHandler(on_zone_button, pattern=rf"^{SET}[\w+\-/]+$"))
+def register(app: BotApp, after_zone: FollowUps) -> None:
+    """Register /timezone, its buttons and shared locations; a chosen zone runs `after_zone`."""
+    app.add_handler(CommandHandler("timezone", partial(timezone_command, after_zone=after_zone)))
+    app.add_handler(
+        CallbackQueryHandler(
+            partial(on_zone_button, after_zone=after_zone), pattern=rf"^{SET}[\w+\-/]+$"
+        )
+    )
     app.add_handler(CallbackQueryHandler(on_zone_menu, pattern=rf"^{MENU}$"))
-    app.add_handler(MessageHandler(filters.LOCATION, on_location))
-    if zone_from_text not in fallback.TEXT_HANDLERS:
-        fallback.TEXT_HANDLERS.insert(0, zone_from_text)
+    app.add_handler(MessageHandler(filters.LOCATION, partial(on_location, after_zone=after_zone)))

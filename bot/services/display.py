@@ -32,15 +32,3 @@ def local_when(texts: Texts, moment: datetime, zone: ZoneInfo) -> str:
             zone=zone.key,
         )
     )
-
-
-def local_clock(moment: datetime, zone: ZoneInfo) -> str:
-    """Return the wall-clock "HH:MM" in `zone` at `moment`.
-
-    Raises:
-        ValueError: If `moment` is naive.
-    """
-    if moment.tzinfo is None:
-        raise ValueError("moment must be timezone-aware")
-    local = moment.astimezone(zone)
-    return f"{local.hour:02d}:{local.minute:02d}"

@@ -13,48 +13,26 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.delivery_repo import DeliveryRepo, NewDelivery
 from bot.db.models import Delivery, Reminder, TipSubscription
 from bot.db.repositories import UserRepo
-from bot.db.schedule_repo import (
-    REMINDER_KIND,
-    SNOOZE_KIND,
-    DoseRepo,
-    ReminderRepo,
-    SubscriptionRepo,
-)
-from bot.delivery.dispatcher import schedule_snooze
-from bot.domain.adherence import MONTH_DAYS, SKIPPED, SNOOZED, TAKEN, Adherence, compute_adherence
+from bot.db.schedule_repo import DoseRepo, ReminderRepo, SubscriptionRepo
+from bot.domain.adherence import MONTH_DAYS, Adherence, compute_adherence
 from bot.domain.schedule import next_due_utc
-from bot.domain.timeparse import format_local_time
+from bot.domain.timeparse import format_local_time, stored_time
 from bot.domain.tips import next_tip
+from bot.domain.vocabulary import DeliveryKind, DeliveryStatus, DoseStatus
 
 MAX_REMINDERS = 10
 DEFAULT_TIP_TIME = time(9, 0)
-DOSE_STATUSES = (TAKEN, SKIPPED, SNOOZED)
 
 
 class TooManyReminders(Exception):
     """The user already has MAX_REMINDERS reminders."""
-
-
-def zone_named(name: str | None) -> ZoneInfo | None:
-    """Return the zone for a stored IANA name; None when unset or unknown."""
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def stored_time(value: str) -> time:
-    """Parse a stored "HH:MM" (written by this module, so always valid)."""
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,9 +219,10 @@ class Answer:
     """The answer stored for one reminder message."""
 
     outcome: Outcome
-    status: str = ""  # taken / skipped / snoozed (the stored one when ALREADY)
+    status: DoseStatus | None = None  # the stored one when ALREADY; None when GONE
     at: datetime | None = None  # when it was recorded
     label: str = ""  # the reminder's label as the message showed it
+    snoozed: bool = False  # the message was the extra occurrence a snooze created
     snooze_due: datetime | None = None  # when a snoozed reminder comes back
 
 
@@ -257,7 +236,7 @@ async def answer_reminder(
     session: AsyncSession,
     user_id: int,
     delivery_id: int,
-    status: str,
+    status: DoseStatus,
     now: datetime,
     snooze_minutes: int = 0,
 ) -> Answer:
@@ -271,31 +250,69 @@ async def answer_reminder(
         sqlalchemy.exc.IntegrityError: When a simultaneous press recorded an answer first
             (the caller retries, and then gets ALREADY).
     """
-    if status not in DOSE_STATUSES:
+    if status not in list(DoseStatus):
         raise ValueError(f"unknown dose status {status!r}")
     doses = DoseRepo(session)
     delivery: Delivery | None = await doses.delivery(delivery_id)
     if (
         delivery is None
         or delivery.user_id != user_id
-        or delivery.kind not in (REMINDER_KIND, SNOOZE_KIND)
+        or delivery.kind not in (DeliveryKind.REMINDER, DeliveryKind.SNOOZE)
         or delivery.reminder_id is None
     ):
         return Answer(Outcome.GONE)
     reminder = await session.get(Reminder, delivery.reminder_id)
     if reminder is None or reminder.user_id != user_id:
         return Answer(Outcome.GONE)
-    label = delivery.payload or reminder.label
+    label = delivery.label or reminder.label
+    snoozed = delivery.kind == DeliveryKind.SNOOZE
     existing = await doses.for_delivery(delivery_id)
     if existing is not None:
-        due = await _snooze_due(session, delivery_id) if existing.status == SNOOZED else None
-        return Answer(Outcome.ALREADY, existing.status, existing.at_utc, label, due)
+        stored = DoseStatus(existing.status)
+        due = await _snooze_due(session, delivery_id) if stored == DoseStatus.SNOOZED else None
+        return Answer(Outcome.ALREADY, stored, existing.at_utc, label, snoozed, due)
     await doses.add(reminder.id, delivery_id, delivery.local_date, status, now)
     due = None
-    if status == SNOOZED:
+    if status == DoseStatus.SNOOZED:
         snooze = await schedule_snooze(session, delivery_id, snooze_minutes, now)
         due = snooze.due_utc if snooze is not None else await _snooze_due(session, delivery_id)
-    return Answer(Outcome.RECORDED, status, now, label, due)
+    return Answer(Outcome.RECORDED, status, now, label, snoozed, due)
+
+
+async def schedule_snooze(
+    session: AsyncSession, delivery_id: int, minutes: int, now: datetime
+) -> Delivery | None:
+    """Schedule one extra occurrence of a reminder, `minutes` from now.
+
+    The series is unchanged. The snooze is a delivery of kind SNOOZE whose item is the snoozed
+    delivery, so a repeated press (or a second button on the same message) finds that
+    occurrence taken and creates nothing.
+
+    Returns:
+        The new snooze delivery; None when that message was snoozed already, or when
+        `delivery_id` is not a reminder (or snooze) delivery.
+    """
+    original = await session.get(Delivery, delivery_id)
+    kinds = (DeliveryKind.REMINDER, DeliveryKind.SNOOZE)
+    if original is None or original.kind not in kinds or minutes <= 0:
+        return None
+    new_id = await DeliveryRepo(session).insert_snooze(
+        NewDelivery(
+            kind=DeliveryKind.SNOOZE,
+            item_id=original.id,
+            user_id=original.user_id,
+            chat_id=original.chat_id,
+            local_date=original.local_date,
+            due_utc=now + timedelta(minutes=minutes),
+            status=DeliveryStatus.SCHEDULED,
+            claimed_at=None,
+            reminder_id=original.reminder_id,
+            label=original.label,
+        )
+    )
+    if new_id is None:
+        return None
+    return await session.get(Delivery, new_id)
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,6 +339,6 @@ async def reminder_stats(session: AsyncSession, user_id: int, today: date) -> li
     for reminder in await ReminderRepo(session).for_user(user_id):
         answers = await doses.answers_since(reminder.id, first_day)
         due = await doses.delivered_days_since(reminder.id, first_day)
-        due |= {day for day, status in answers if status in (TAKEN, SKIPPED)}
+        due |= {day for day, status in answers if status in (DoseStatus.TAKEN, DoseStatus.SKIPPED)}
         result.append(ReminderStats(reminder, compute_adherence(answers, due, today)))
     return result

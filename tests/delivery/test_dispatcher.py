@@ -11,21 +11,21 @@ from sqlalchemy import update
 from bot.content import Content
 from bot.context import BotApp, deps_of
 from bot.db.models import Delivery, Reminder, TipSubscription, User
-from bot.delivery import schedule_snooze
 from bot.delivery.dispatcher import claim_due
-from tests.delivery import (
+from bot.services.schedules import schedule_snooze
+from tests.support.chat import Chat
+from tests.support.clock import FakeClock
+from tests.support.fake_request import FakeRequest
+from tests.support.schedules import (
     add_reminder,
     add_tip,
     add_user,
+    courier,
     deliveries,
-    engine,
     get,
     running,
     set_columns,
 )
-from tests.support.chat import Chat
-from tests.support.clock import FakeClock
-from tests.support.fake_request import FakeRequest
 from tests.support.updates import USER_ID
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -62,7 +62,7 @@ async def test_a_due_tip_is_sent_once_and_a_not_due_one_waits(
     assert row.message_id is not None
     assert row.sent_at == clock()
     assert row.attempts == 1
-    tip = next(t for t in content.tips if t.id == row.payload)
+    tip = next(t for t in content.tips if t.id == row.tip_id)
     assert "Tip of the day" in fake.sent_texts(1)[0]
     assert content.source_names(tip) in fake.sent_texts(1)[0]
     assert fake.buttons(sent) == [
@@ -72,7 +72,7 @@ async def test_a_due_tip_is_sent_once_and_a_not_due_one_waits(
     sub = await get(app, TipSubscription, sub_id)
     assert sub.next_due_utc == at_utc(2026, 3, 3, 8, 30)  # tomorrow, from the local time
     assert sub.cursor == 1
-    assert row.payload in sub.rotation.split(",")
+    assert row.tip_id in sub.rotation.split(",")
 
 
 async def test_a_reminder_carries_its_label_and_buttons_with_the_delivery_id(
@@ -86,7 +86,7 @@ async def test_a_reminder_carries_its_label_and_buttons_with_the_delivery_id(
         await eng.drain()
     [row] = await deliveries(app)
     assert (row.kind, row.item_id, row.reminder_id) == ("reminder", reminder_id, reminder_id)
-    assert row.payload == "magnesium <glycinate> & zinc"
+    assert row.label == "magnesium <glycinate> & zinc"
     [sent] = fake.sent(1)
     assert "magnesium &lt;glycinate&gt; &amp; zinc" in sent["text"]  # escaped HTML
     assert "late" not in fake.sent_texts(1)[0]
@@ -108,7 +108,7 @@ async def test_no_tip_repeats_until_every_tip_was_seen(
             clock.set(at_utc(2026, 3, 3, 8, 0) + timedelta(days=day))
             await eng.tick()
             await eng.drain()
-    shown = [row.payload for row in await deliveries(app, status="sent")]
+    shown = [row.tip_id or "" for row in await deliveries(app, status="sent")]
     assert len(shown) == len(content.tips) + 1
     assert sorted(shown[:-1]) == sorted(t.id for t in content.tips)
     assert shown[-1] != shown[-2]  # a new round never starts with the last tip
@@ -232,7 +232,7 @@ async def test_snooze_sends_one_extra_message_and_leaves_the_series_alone(
             assert again is None  # a repeated press creates nothing
         assert (snooze.kind, snooze.item_id, snooze.status) == ("snooze", original.id, "scheduled")
         assert snooze.reminder_id == reminder_id
-        assert snooze.payload == original.payload
+        assert snooze.label == original.label
         assert snooze.due_utc == clock() + timedelta(minutes=15)
 
         clock.advance(minutes=14, seconds=59)
@@ -376,7 +376,7 @@ async def test_claims_come_in_batches_and_backlogs_drain_over_ticks(
         await add_user(app, user_id)
         await add_reminder(app, user_id, due=due)
         await add_tip(app, user_id, due=due)
-    eng = engine(app)
+    eng = courier(app)
     eng.dispatcher.batch = 7
     eng.dispatcher.high_water = 20
     report = await eng.tick()  # the sender is not running: its queue fills up to 20
@@ -423,7 +423,7 @@ async def test_admin_figures(app: BotApp, clock: FakeClock, fake: FakeRequest) -
         await add_user(app, user_id)
         await add_reminder(app, user_id, due=clock())
     await add_tip(app, 1, due=clock() - timedelta(hours=3))
-    eng = engine(app)
+    eng = courier(app)
     assert eng.last_tick is None
     assert eng.queue_length == 0
     async with running(app):
@@ -440,7 +440,7 @@ async def test_a_stopped_tip_is_not_sent_after_it_was_claimed(
 ) -> None:
     await add_user(app, 1)
     sub_id = await add_tip(app, 1, due=clock())
-    eng = engine(app)
+    eng = courier(app)
     await eng.tick()  # claimed, but the sender is not running yet
     await set_columns(app, TipSubscription, sub_id, active=False, next_due_utc=None)
     async with running(app):
@@ -456,7 +456,7 @@ async def test_rows_for_a_user_blocked_meanwhile_are_not_sent(
 ) -> None:
     await add_user(app, 1)
     await add_reminder(app, 1, due=clock())
-    eng = engine(app)
+    eng = courier(app)
     await eng.tick()
     async with deps_of(app).sessions() as session, session.begin():
         await session.execute(update(User).where(User.id == 1).values(blocked_at=clock()))

@@ -61,7 +61,7 @@ def test_a_late_reminder_says_when_it_was_due_in_the_users_zone(content: Content
 
 def test_an_empty_label_and_a_snooze_read_well(content: Content) -> None:
     plain = reminder_message(content.texts, 1, "  ")
-    assert content.texts.raw("delivery.default_label") in plain.text
+    assert content.texts.raw("reminders.default_label") in plain.text
     snoozed = reminder_message(content.texts, 1, "zinc", snoozed=True)
     assert "Snoozed reminder" in snoozed.text
     assert "late" not in snoozed.text

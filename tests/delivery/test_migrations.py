@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db.models import Base
 from bot.db.session import upgrade_to_head_sync
-from tests.conftest import POSTGRES_URL
+from tests.support.env import POSTGRES_URL
 
 
 def schema_drift(url: str) -> list[Any]:

@@ -14,10 +14,10 @@ from bot.config import Settings
 from bot.content import Content
 from bot.context import BotApp, deps_of
 from bot.db.models import Delivery, Reminder, TipSubscription, User
-from tests.conftest import POSTGRES_URL
-from tests.delivery import deliveries, engine, running
 from tests.support.clock import FakeClock
+from tests.support.env import POSTGRES_URL
 from tests.support.fake_request import FakeRequest
+from tests.support.schedules import courier, deliveries, running
 
 pytestmark = [
     pytest.mark.postgres,
@@ -85,7 +85,7 @@ async def seed(app: BotApp, clock: FakeClock) -> None:
                     "status": "scheduled",
                     "attempts": 0,
                     "reminder_id": i,
-                    "payload": f"dose {i}",
+                    "label": f"dose {i}",
                 }
                 for i in ids
                 if i % 2 == 0
@@ -112,7 +112,7 @@ async def test_two_dispatchers_racing_deliver_every_due_item_exactly_once(
     fake_b = FakeRequest()
     app_b = build_application(settings, request=fake_b, clock=clock, content=content)
     async with app_b:
-        engines = (engine(app), engine(app_b))
+        engines = (courier(app), courier(app_b))
         for eng in engines:
             eng.dispatcher.batch = 9  # many small claims, so the two really interleave
             eng.dispatcher.high_water = 10_000

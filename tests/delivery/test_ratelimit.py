@@ -18,11 +18,11 @@ from bot.delivery.ratelimit import (
     WINDOW,
     LimiterClosed,
     PriorityRateLimiter,
-    VirtualTimer,
     is_limited,
 )
-from tests.delivery import limiter_of
 from tests.support.chat import Chat
+from tests.support.schedules import limiter_of
+from tests.support.timer import RecordingLimiter, VirtualTimer
 
 
 def max_in_window(times: list[float], window: float = 1.0) -> int:
@@ -36,10 +36,8 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
     return best
 
 
-def make(rate: float = 28.0) -> PriorityRateLimiter:
-    limiter = PriorityRateLimiter(rate, timer=VirtualTimer(start=100.0))
-    limiter.grant_times = []
-    return limiter
+def make(rate: float = 28.0) -> RecordingLimiter:
+    return RecordingLimiter(rate, timer=VirtualTimer(start=100.0))
 
 
 async def send(

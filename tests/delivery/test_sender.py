@@ -16,17 +16,6 @@ from bot.content import Content
 from bot.context import BotApp, deps_of
 from bot.db.models import Reminder, TipSubscription, User
 from bot.delivery.outcomes import Action, decide
-from tests.delivery import (
-    add_reminder,
-    add_tip,
-    add_user,
-    deliveries,
-    engine,
-    get,
-    limiter_of,
-    running,
-    set_columns,
-)
 from tests.support.clock import FakeClock
 from tests.support.fake_request import (
     BLOCKED,
@@ -38,6 +27,18 @@ from tests.support.fake_request import (
     error_body,
     flood,
 )
+from tests.support.schedules import (
+    add_reminder,
+    add_tip,
+    add_user,
+    courier,
+    deliveries,
+    get,
+    limiter_of,
+    running,
+    set_columns,
+)
+from tests.support.timer import record_grants
 
 
 def delivered(fake: FakeRequest, chat_id: int | None = None) -> int:
@@ -98,11 +99,10 @@ async def test_429_pauses_all_sending_then_delivers_without_counting_an_attempt(
         await add_reminder(app, user_id, due=clock())
     fake.fail_chat(1, flood(3), times=1)
     limiter = limiter_of(app)
-    limiter.grant_times = []
+    times = record_grants(limiter)
     await run_once(app, workers=1)
 
     assert limiter.floods == 1
-    times = limiter.grant_times
     assert len(times) == 5  # the refused send, its retry, three others
     assert times[1] - times[0] >= 3  # nothing at all went out during the pause
     assert all(later > earlier for earlier, later in itertools.pairwise(times))
@@ -272,7 +272,7 @@ async def test_restart_sends_claimed_rows_resends_sending_reminders_and_closes_s
     await add_tip(app, 3, due=start)  # sending: unknown, never sent again
     await add_reminder(app, 4, due=start)  # sending: sent again
     await add_tip(app, 5, due=start - timedelta(minutes=90))  # claimed, too late by then
-    report = await engine(app).tick()  # claimed; then the process dies before sending
+    report = await courier(app).tick()  # claimed; then the process dies before sending
     assert report.claimed == 5
     rows = {row.user_id: row for row in await deliveries(app)}
     for user_id in (3, 4):
@@ -306,12 +306,12 @@ async def test_recovery_leaves_a_live_workers_rows_alone_until_its_lease_runs_ou
     for user_id in (1, 2):
         await add_user(app, user_id)
         await add_reminder(app, user_id, due=clock())
-    eng_a = engine(app)
+    eng_a = courier(app)
     await eng_a.tick()  # worker A holds both rows in its queue
     fake_b = FakeRequest()
     app_b = build_application(settings, request=fake_b, clock=clock, content=content)
     async with app_b:
-        eng_b = engine(app_b)
+        eng_b = courier(app_b)
         clock.advance(minutes=1)
         assert await eng_b.dispatcher.recover() == 0  # A's lease is still fresh
         clock.advance(minutes=10)  # A looks dead: B takes its rows over

@@ -5,7 +5,10 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.adherence import SKIPPED, SNOOZED, TAKEN, Adherence, Window, compute_adherence
+from bot.domain.adherence import Adherence, Window, compute_adherence
+from bot.domain.vocabulary import DoseStatus
+
+TAKEN, SKIPPED, SNOOZED = DoseStatus.TAKEN, DoseStatus.SKIPPED, DoseStatus.SNOOZED
 
 TODAY = date(2025, 3, 15)
 

@@ -6,11 +6,11 @@ from sqlalchemy import update
 
 from bot.context import BotApp, deps_of
 from bot.db.models import User
-from tests.conftest import ADMIN_ID
-from tests.delivery import running
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
+from tests.support.env import ADMIN_ID
 from tests.support.fake_request import FakeRequest
+from tests.support.schedules import running
 
 OTHER_USER = 6001
 

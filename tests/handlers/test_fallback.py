@@ -5,8 +5,8 @@ from typing import Any
 
 from telegram import Update
 
+from bot.console.fake_api import BOT_USER
 from bot.context import BotApp
-from bot.fake_api import BOT_USER
 from tests.support.chat import Chat
 from tests.support.fake_request import FakeRequest
 

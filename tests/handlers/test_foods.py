@@ -5,10 +5,10 @@ import re
 
 import pytest
 
+from bot.console.fake_api import strip_html
 from bot.content import Content
 from bot.domain.foods import MAX_GRAMS, Amount, format_mg
-from bot.fake_api import strip_html
-from bot.handlers import fallback
+from bot.handlers import TEXT_ANSWERS
 from bot.handlers.foods import PAGE_SIZE, food_from_text, foods_page, show_button
 from tests.support.chat import Chat
 from tests.support.fake_request import FakeRequest
@@ -246,7 +246,7 @@ async def test_a_stale_suggestion_button_still_answers(chat: Chat) -> None:
 
 
 async def test_plain_text_food_names_are_answered(chat: Chat) -> None:
-    assert food_from_text in fallback.TEXT_HANDLERS
+    assert food_from_text in TEXT_ANSWERS
     reply = await chat.send("pumpkin seeds")
     assert reply.startswith("Pumpkin seeds, roasted")
     assert "156 mg" in reply
@@ -263,4 +263,4 @@ async def test_plain_chatter_is_not_taken_as_a_food(chat: Chat, text: str) -> No
 
 
 async def test_registering_twice_adds_the_text_handler_once(chat: Chat) -> None:
-    assert fallback.TEXT_HANDLERS.count(food_from_text) == 1
+    assert TEXT_ANSWERS.count(food_from_text) == 1

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import html
 import itertools
-import random
 
+from bot.console.fake_api import strip_html
 from bot.content import Content
-from bot.fake_api import strip_html
-from bot.handlers.knowledge import cited_by_group, pick_fact
+from bot.handlers.knowledge import cited_by_group
 from bot.render import MAX_TEXT, visible_length
 from tests.support.chat import Chat
 from tests.support.fake_request import FakeRequest
@@ -81,15 +80,6 @@ async def test_fact_menu_button(chat: Chat, fake: FakeRequest, content: Content)
     await chat.send("/start")
     await chat.press("menu:fact")
     assert any(f.text in fake.last_text() for f in content.facts)
-
-
-def test_pick_fact_avoids_the_last_one(content: Content) -> None:
-    rng = random.Random(7)
-    last = content.facts[0]
-    for _ in range(50):
-        assert pick_fact(content.facts, last.id, rng).id != last.id
-    only = content.facts[:1]
-    assert pick_fact(only, only[0].id, rng) is only[0]
 
 
 # --- /supplements ----------------------------------------------------------------------------

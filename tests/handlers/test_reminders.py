@@ -6,14 +6,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.console.fake_api import strip_html
 from bot.context import BotApp, deps_of
 from bot.db.models import Delivery, Dose, Reminder
 from bot.db.schedule_repo import DoseRepo
-from bot.fake_api import strip_html
-from tests.delivery import running
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
 from tests.support.fake_request import FakeRequest
+from tests.support.schedules import running
 
 OTHER_USER = 6001
 

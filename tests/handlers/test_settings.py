@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.console.fake_api import strip_html
 from bot.context import BotApp
-from bot.fake_api import strip_html
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
 from tests.support.fake_request import FakeRequest

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.app import menu_commands, on_startup
+from bot.app import menu_commands, on_init
 from bot.context import BotApp, deps_of
 from bot.db.models import User
-from tests.conftest import ADMIN_ID
 from tests.support.chat import Chat
+from tests.support.env import ADMIN_ID
 from tests.support.fake_request import FakeRequest
 
 
@@ -44,7 +44,7 @@ async def test_help_shows_admin_commands_to_admins(app: BotApp, fake: FakeReques
 
 
 async def test_startup_publishes_the_same_commands_as_help(app: BotApp, fake: FakeRequest) -> None:
-    await on_startup(app)
+    await on_init(app)
     published = fake.of("setMyCommands")[-1]["commands"]
     expected = [c.to_dict() for c in menu_commands(deps_of(app).content)]
     assert published == expected

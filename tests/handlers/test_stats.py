@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.context import BotApp
-from tests.delivery import running
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
+from tests.support.schedules import running
 
 
 @pytest.fixture(autouse=True)

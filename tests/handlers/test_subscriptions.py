@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from bot.console.fake_api import strip_html
 from bot.content import Content
 from bot.context import BotApp, deps_of
 from bot.db.models import Reminder, TipSubscription
-from bot.fake_api import strip_html
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
 from tests.support.fake_request import FakeRequest

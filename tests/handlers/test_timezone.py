@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from bot.console.fake_api import strip_html
 from bot.context import BotApp, deps_of
 from bot.db.models import Reminder, TipSubscription, User
 from bot.domain.timezones import COMMON_ZONES
-from bot.fake_api import strip_html
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
 from tests.support.fake_request import FakeRequest

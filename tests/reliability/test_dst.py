@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from bot.context import BotApp, deps_of
 from bot.db.models import Delivery, Reminder
-from tests.delivery import running
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
 from tests.support.fake_request import FakeRequest
+from tests.support.schedules import running
 
 DAYS = 400
 START = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)

@@ -19,9 +19,17 @@ from sqlalchemy import func, select
 from bot.context import BotApp, deps_of
 from bot.db.models import Delivery, User
 from bot.delivery.ratelimit import PriorityRateLimiter
-from tests.delivery import add_reminder, add_tip, add_user, deliveries, limiter_of, running
 from tests.support.clock import FakeClock
 from tests.support.fake_request import BLOCKED, FakeRequest, flood
+from tests.support.schedules import (
+    add_reminder,
+    add_tip,
+    add_user,
+    deliveries,
+    limiter_of,
+    running,
+)
+from tests.support.timer import record_grants
 
 Answer = tuple[int, dict[str, Any]]
 BERLIN = ZoneInfo("Europe/Berlin")  # the zone add_user gives
@@ -114,7 +122,7 @@ async def test_random_429s_everything_delivered_and_nothing_sent_during_a_pause(
 
     fake.responders.append(flaky)
     async with running(app) as engine:
-        limiter.grant_times = []
+        grant_times = record_grants(limiter)
         await engine.tick()
         await engine.drain()
 
@@ -124,7 +132,7 @@ async def test_random_429s_everything_delivered_and_nothing_sent_during_a_pause(
     assert all(delivered[u] == (2 if u % 2 else 1) for u in users)  # each exactly once
     rows = await deliveries(app)
     assert {(row.status, row.attempts) for row in rows} == {("sent", 1)}  # 429 is no attempt
-    assert max_in_one_second(limiter.grant_times) <= 30
+    assert max_in_one_second(grant_times) <= 30
 
 
 @pytest.mark.parametrize("hours", [3, 7])
@@ -156,7 +164,7 @@ async def test_downtime_late_reminders_say_so_old_ones_expire_tips_come_without_
     assert fake.sent() == []
     clock.set(restart)  # the bot was down for `hours`
     async with running(app) as engine:
-        limiter.grant_times = []
+        grant_times = record_grants(limiter)
         await engine.tick()
         await engine.drain()
 
@@ -177,7 +185,7 @@ async def test_downtime_late_reminders_say_so_old_ones_expire_tips_come_without_
     assert any(row.kind == "tip" and row.status == "sent" for row in rows.values())
 
     # No burst: sends are spaced at SEND_RATE, never more than 30 in any second.
-    times = limiter.grant_times
+    times = grant_times
     assert len(times) == len(fake.sent())
     interval = 1 / deps_of(app).settings.send_rate
     assert all(b - a >= interval - 1e-9 for a, b in itertools.pairwise(times))

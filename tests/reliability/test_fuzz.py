@@ -26,9 +26,9 @@ from telegram import Update
 from bot.config import Settings
 from bot.content import Content
 from bot.context import BotContext
-from tests.reliability import app_on_own_loop, markup_of, rule_violations
 from tests.support.clock import FakeClock
 from tests.support.fake_request import FakeRequest
+from tests.support.reliability import app_on_own_loop, markup_of, rule_violations
 from tests.support.updates import callback_update, message_update
 
 INPUTS_PER_EXAMPLE = 25

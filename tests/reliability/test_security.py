@@ -19,12 +19,12 @@ from bot.content import Content
 from bot.context import BotApp, BotContext, deps_of
 from bot.db.models import Reminder, User
 from bot.db.session import upgrade_to_head_sync
-from tests.conftest import ADMIN_ID
-from tests.delivery import running
+from harness.fake_bot_api_server import ApiError, FakeBotApiServer, Record
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
-from tests.support.fake_bot_api_server import ApiError, FakeBotApiServer, Record
+from tests.support.env import ADMIN_ID
 from tests.support.fake_request import BLOCKED, FakeRequest, TimedOut, flood
+from tests.support.schedules import running
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TOKEN = "987654:SECRET-token-never-logged"

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram.error import NetworkError, TimedOut
 
-from bot.fake_api import FakeApiRequest, FakeBotApi, strip_html
+from bot.console.fake_api import FakeApiRequest, FakeBotApi, strip_html
 
 # A responder may answer a call itself: return (status, body), raise, or return None to let the
 # fake API answer normally.

@@ -21,9 +21,9 @@ from typing import Any, TextIO
 
 from telegram import Update
 
-from bot.app import build_application
+from bot.app import build_application, started
 from bot.config import Settings
-from bot.fake_api import FakeApiRequest, FakeBotApi, SentMessage, strip_html
+from bot.console.fake_api import FakeApiRequest, FakeBotApi, SentMessage, strip_html
 
 log = logging.getLogger(__name__)
 
@@ -80,23 +80,11 @@ class Console:
 
     async def run(self, linger: float = 0.0) -> None:
         """Start the bot, chat until /quit or end of input, linger, then shut down cleanly."""
-        app = self.app
-        await app.initialize()
-        try:
-            if app.post_init:
-                await app.post_init(app)  # migrations, command menu, background work
-            await app.start()  # the JobQueue runs; there is no polling
-            try:
-                self.say(BANNER)
-                await self.chat()
-                if linger > 0:
-                    await asyncio.sleep(linger)  # let scheduled messages arrive
-            finally:
-                await app.stop()
-        finally:
-            await app.shutdown()
-            if app.post_shutdown:
-                await app.post_shutdown(app)
+        async with started(self.app):  # the JobQueue runs; there is no polling
+            self.say(BANNER)
+            await self.chat()
+            if linger > 0:
+                await asyncio.sleep(linger)  # let scheduled messages arrive
 
     async def chat(self) -> None:
         """Handle input lines one at a time until /quit or end of input."""

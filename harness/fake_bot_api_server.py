@@ -1,7 +1,7 @@
 """A fake Telegram Bot API over real HTTP, for end-to-end tests of `python -m bot`.
 
-Written from the Bot API documentation, independently of `bot.fake_api`, so it checks the bot
-(PTB's HTTP client, our base URL handling, form-encoded parameters) against the API itself.
+Written from the Bot API documentation, independently of `bot.console.fake_api`, so it checks
+the bot (PTB's HTTP client, our base URL handling, form-encoded parameters) against the API.
 Stdlib only: an `http.server` in a thread, bound to 127.0.0.1 on a free port. The pieces that
 are not specific to these tests (errors, the HTML check, message shapes, the HTTP front with its
 update queue) are shared with the benchmarks' server, `bench/fakeapi.py`.

@@ -1,0 +1,95 @@
+"""The courier: the dispatcher and the sender of one process, started and stopped as one.
+
+`bot/app.py` builds one `Courier` per application, keeps it as `deps.delivery`, runs
+`tick` from the one repeating JobQueue job, and starts and stops it with the application
+(`post_init` / `post_stop`). /admin reads its figures.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import ExtBot
+
+from bot.config import Settings
+from bot.content import Content
+from bot.db.delivery_repo import DeliveryRepo
+from bot.delivery.dispatcher import RECOVERY_LEASE, Dispatcher, TickReport
+from bot.delivery.sender import Sender
+from bot.domain.schedule import utc_midnight
+
+
+class Courier:
+    """Claims due deliveries and sends them: the dispatcher and the sender of one process."""
+
+    def __init__(
+        self,
+        bot: ExtBot[Any],
+        sessions: async_sessionmaker[AsyncSession],
+        content: Content,
+        clock: Callable[[], datetime],
+        settings: Settings,
+        rng: random.Random,
+        *,
+        lease: timedelta = RECOVERY_LEASE,
+    ) -> None:
+        """Build the sender and the dispatcher; nothing runs until `start`."""
+        self.sessions = sessions
+        self.clock = clock
+        self.settings = settings
+        self.sender = Sender(
+            bot, sessions, content, clock, workers=settings.sender_workers, rng=rng
+        )
+        self.dispatcher = Dispatcher(
+            sessions, clock, self.sender, batch=settings.dispatch_batch, lease=lease
+        )
+
+    @property
+    def running(self) -> bool:
+        """Return True while the sender's workers run."""
+        return self.sender.running
+
+    async def start(self) -> None:
+        """Recover rows a previous run left open, then start sending (after the migrations).
+
+        On SQLite this process is the only one, so every open row is taken over at once; on
+        PostgreSQL only rows whose lease ran out, so live workers keep theirs.
+        """
+        if self.running:
+            return
+        await self.dispatcher.recover(everything=self.settings.is_sqlite)
+        await self.sender.start()
+
+    async def stop(self) -> None:
+        """Stop sending; open rows stay in the database for the next start."""
+        await self.sender.stop()
+
+    async def tick(self) -> TickReport:
+        """Run one dispatcher pass now (the repeating job calls this)."""
+        return await self.dispatcher.tick()
+
+    async def drain(self) -> None:
+        """Wait until every queued delivery has an outcome."""
+        await self.sender.drain()
+
+    # -- for /admin -----------------------------------------------------------------------------
+
+    @property
+    def last_tick(self) -> datetime | None:
+        """Return the time of the last dispatcher pass (None before the first)."""
+        return self.dispatcher.last_tick
+
+    @property
+    def queue_length(self) -> int:
+        """Return how many deliveries wait for (or are in) a send in this process."""
+        return self.sender.pending
+
+    async def counts_today(self) -> dict[str, int]:
+        """Return today's (UTC) deliveries by status: {"sent": 120, "expired": 2, ...}."""
+        start = utc_midnight(self.clock())
+        async with self.sessions() as session:
+            return await DeliveryRepo(session).counts_between(start, start + timedelta(days=1))

@@ -415,26 +415,6 @@ class DeliveryRepo:
             reminder_active=bool(row.reminder_active),
         )
 
-    async def rotation_of(self, subscription_id: int) -> tuple[str, int] | None:
-        """Return (rotation, cursor) of a tip subscription."""
-        row = (
-            await (await self._conn()).execute(
-                select(_T.c.rotation, _T.c.cursor).where(_T.c.id == subscription_id)
-            )
-        ).first()
-        return None if row is None else (row.rotation, row.cursor)
-
-    async def store_rotation(
-        self, subscription_id: int, old: tuple[str, int], new: tuple[str, int]
-    ) -> bool:
-        """Save a new rotation unless it changed meanwhile (a /tip at the same moment)."""
-        result = await (await self._conn()).execute(
-            update(_T)
-            .where(_T.c.id == subscription_id, _T.c.rotation == old[0], _T.c.cursor == old[1])
-            .values(rotation=new[0], cursor=new[1])
-        )
-        return _rowcount(result) == 1
-
     async def start_sending(
         self, delivery_id: int, lease: datetime, now: datetime, tip_id: str | None
     ) -> bool:

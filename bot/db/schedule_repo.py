@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Delivery, Dose, Reminder, TipSubscription, User
@@ -22,22 +22,14 @@ class SubscriptionRepo:
         """Work inside the caller's session."""
         self.session = session
 
-    async def for_user(self, user_id: int, *, lock: bool = False) -> TipSubscription | None:
-        """Return the user's subscription row, if any; `lock` holds it until the commit.
-
-        The lock (PostgreSQL; SQLite serialises writers anyway) keeps a concurrent daily-tip
-        send from advancing the same rotation in between.
-        """
+    async def for_user(self, user_id: int) -> TipSubscription | None:
+        """Return the user's subscription row, if any."""
         stmt = select(TipSubscription).where(TipSubscription.user_id == user_id)
-        if lock:
-            stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
 
-    async def get_or_create(
-        self, user_id: int, now: datetime, *, lock: bool = False
-    ) -> TipSubscription:
+    async def get_or_create(self, user_id: int, now: datetime) -> TipSubscription:
         """Return the user's row, creating an inactive one (it keeps the tip rotation)."""
-        subscription = await self.for_user(user_id, lock=lock)
+        subscription = await self.for_user(user_id)
         if subscription is None:
             subscription = TipSubscription(
                 user_id=user_id,
@@ -51,6 +43,33 @@ class SubscriptionRepo:
             self.session.add(subscription)
             await self.session.flush()
         return subscription
+
+    async def rotation_of(self, subscription_id: int) -> tuple[str, int] | None:
+        """Return (rotation, cursor) of a tip subscription."""
+        row = (
+            await self.session.execute(
+                select(TipSubscription.rotation, TipSubscription.cursor).where(
+                    TipSubscription.id == subscription_id
+                )
+            )
+        ).first()
+        return None if row is None else (row.rotation, row.cursor)
+
+    async def store_rotation(
+        self, subscription_id: int, old: tuple[str, int], new: tuple[str, int]
+    ) -> bool:
+        """Save a new rotation unless it changed meanwhile (a /tip and a daily tip at once)."""
+        result = await self.session.execute(
+            update(TipSubscription)
+            .where(
+                TipSubscription.id == subscription_id,
+                TipSubscription.rotation == old[0],
+                TipSubscription.cursor == old[1],
+            )
+            .values(rotation=new[0], cursor=new[1])
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
 
     async def count_active(self) -> int:
         """Return how many daily-tip subscriptions are active."""

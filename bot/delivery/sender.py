@@ -35,9 +35,9 @@ from bot.delivery.outcomes import RETRY_BASE, Action, backoff, decide, describe
 from bot.delivery.ratelimit import PRIORITY_REMINDER, PRIORITY_TIP
 from bot.domain.schedule import is_expired, is_late
 from bot.domain.timezones import zone_named
-from bot.domain.tips import next_tip
 from bot.domain.vocabulary import DeliveryKind, DeliveryStatus
 from bot.render import NO_PREVIEW, keyboard, split_message
+from bot.services.schedules import advance_rotation
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,8 @@ class Sender:
                 return None
             tip_id = state.tip_id
             if item.kind == DeliveryKind.TIP and not tip_id:
-                tip_id = await self._choose_tip(repo, item.item_id)
+                tip_ids = [tip.id for tip in self.content.tips]
+                tip_id = await advance_rotation(session, item.item_id, tip_ids, self.rng)
             if not await repo.start_sending(item.id, item.lease, now, tip_id):
                 return None
         attempts = state.attempts + 1
@@ -282,21 +283,6 @@ class Sender:
         if is_expired(item.kind, state.due_utc, now):
             return DeliveryStatus.EXPIRED, None
         return None
-
-    async def _choose_tip(self, repo: DeliveryRepo, subscription_id: int) -> str | None:
-        """Advance the user's own rotation and return the tip to send."""
-        tip_ids = [tip.id for tip in self.content.tips]
-        if not tip_ids:
-            return None
-        tip_id: str | None = None
-        for _ in range(3):
-            current = await repo.rotation_of(subscription_id)
-            if current is None:
-                return None
-            tip_id, order, cursor = next_tip(current[0], current[1], tip_ids, self.rng)
-            if await repo.store_rotation(subscription_id, current, (order, cursor)):
-                break  # else a /tip moved it at the same moment: read it again
-        return tip_id
 
     def _render(self, item: ClaimedDelivery, now: datetime) -> Draft | None:
         """Build the message text and buttons for a delivery."""

@@ -127,11 +127,34 @@ async def draw_tip(
     Returns:
         (tip id, the subscription row).
     """
-    subscription = await SubscriptionRepo(session).get_or_create(user_id, now, lock=True)
-    tip_id, order, cursor = next_tip(subscription.rotation, subscription.cursor, tip_ids, rng)
-    subscription.rotation = order
-    subscription.cursor = cursor
+    subscription = await SubscriptionRepo(session).get_or_create(user_id, now)
+    tip_id = await advance_rotation(session, subscription.id, tip_ids, rng)
+    if tip_id is None:  # the row was created above, so only an empty tip list gets here
+        raise ValueError("there are no tips")
     return tip_id, subscription
+
+
+async def advance_rotation(
+    session: AsyncSession, subscription_id: int, tip_ids: Sequence[str], rng: random.Random
+) -> str | None:
+    """Move a subscription's rotation on by one tip and return that tip (None: no tips, or no
+    such subscription).
+
+    The only way the rotation moves, for /tip and for the daily tip alike: compare-and-swap,
+    so two at the same moment never show the same tip twice; the loser reads it again.
+    """
+    if not tip_ids:
+        return None
+    repo = SubscriptionRepo(session)
+    tip_id: str | None = None
+    for _ in range(3):
+        current = await repo.rotation_of(subscription_id)
+        if current is None:
+            return None
+        tip_id, order, cursor = next_tip(current[0], current[1], tip_ids, rng)
+        if await repo.store_rotation(subscription_id, current, (order, cursor)):
+            break  # else another send moved it at the same moment: read it again
+    return tip_id
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,46 @@ from bot.config import Settings
 from bot.content import Content, load_content
 from bot.context import BotApp
 from bot.db.session import upgrade_to_head_sync
+from bot.handlers import errors
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
 from tests.support.env import ADMIN_ID, POSTGRES_URL
 from tests.support.fake_request import FakeRequest
 
-# As `python -m bot` does: PTB's RetryAfter gives retry_after as a timedelta.
-os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+def pytest_configure(config: pytest.Config) -> None:
+    # As `python -m bot` does: PTB's RetryAfter gives retry_after as a timedelta.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    config.addinivalue_line(
+        "markers", "error_handler_expected: the test makes the bot's error handler run"
+    )
+
+
+class _ErrorHandlerRuns(logging.Handler):
+    """Collects what the bot's error handler logged."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail any test in which the error handler ran: an exception nobody expected."""
+    runs = _ErrorHandlerRuns()
+    logger = logging.getLogger(errors.__name__)
+    logger.addHandler(runs)
+    try:
+        yield
+    finally:
+        logger.removeHandler(runs)
+    if runs.records and request.node.get_closest_marker("error_handler_expected") is None:
+        first = runs.records[0]
+        detail = logging.Formatter().formatException(first.exc_info) if first.exc_info else ""
+        pytest.fail(f"the error handler ran {len(runs.records)} time(s):\n{detail}")
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,10 @@ async def error_handler(update: object, context: BotContext) -> None:
         getattr(update, "update_id", None),
         exc_info=context.error,
     )
-    if not isinstance(update, Update) or update.effective_message is None:
+    if not isinstance(update, Update):
+        return  # a job's error: nothing to answer, no update scope
+    context.scope.failed = True  # what the update changed before it failed is rolled back
+    if update.effective_message is None:
         return
     try:
         await reply(update.effective_message, context.content.texts.raw("errors.generic"))

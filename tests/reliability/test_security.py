@@ -132,6 +132,7 @@ def test_the_token_never_appears_in_the_logs_of_a_full_run(tmp_path: Path) -> No
     assert server.bad_token_requests == 0
 
 
+@pytest.mark.error_handler_expected  # a reply fails on purpose: its traceback is logged
 async def test_the_token_never_appears_in_captured_logs(
     app: BotApp, chat: Chat, fake: FakeRequest, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.domain.timezones import Places, read_cities
+
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
 DAILY_VALUE_MG = 420  # adult Daily Value used on US labels (NIH ODS)
@@ -270,6 +272,7 @@ class Content:
     interactions: tuple[Interaction, ...]
     rda: tuple[RdaRow, ...]
     faq: tuple[FaqItem, ...]
+    places: Places  # cities.toml: city names for /timezone
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def source_names(self, item: Sourced) -> str:
@@ -530,4 +533,13 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
         interactions=interactions,
         rda=rda,
         faq=faq,
+        places=_places(directory / "cities.toml"),
     )
+
+
+def _places(path: Path) -> Places:
+    """Read the city index; a bad entry stops start-up like any other content error."""
+    try:
+        return Places(read_cities(path))
+    except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
+        raise ContentError(f"{path.name}: {exc}") from exc

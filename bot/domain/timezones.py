@@ -1,8 +1,9 @@
 """Turn what people type ("berlin", "UTC+2", "Asia/Kolkata", "+05:30") into an IANA zone.
 
-Nothing here talks to the network: city names come from `content/cities.toml`, zone names
-from the installed tz database, fuzzy matching from rapidfuzz, and coordinates are looked up
-with timezonefinder's offline data.
+Nothing here talks to the network: city names come from `content/cities.toml` (read and
+checked by the content loader at start-up into a `Places`), zone names from the installed tz
+database, fuzzy matching from rapidfuzz, and coordinates are looked up with timezonefinder's
+offline data.
 """
 
 from __future__ import annotations
@@ -15,16 +16,13 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from rapidfuzz import fuzz, process
-
-CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
-CITIES_FILE = CONTENT_DIR / "cities.toml"
 
 COMMON_ZONES: tuple[str, ...] = (
     "Europe/London",
@@ -70,7 +68,7 @@ _MIN_PREFIX_CHARS = 4
 
 @dataclass(frozen=True)
 class ZoneResolution:
-    """The outcome of `resolve_zone`.
+    """The outcome of `Places.resolve`.
 
     Attributes:
         kind: How the text matched: "zone" (an IANA name), "offset" (a UTC offset), "city"
@@ -134,12 +132,6 @@ def read_cities(path: Path) -> Mapping[str, str]:
 
 
 @lru_cache(maxsize=1)
-def cities() -> Mapping[str, str]:
-    """Return the bundled city index (normalised name -> zone), read once."""
-    return read_cities(CITIES_FILE)
-
-
-@lru_cache(maxsize=1)
 def _all_zones() -> frozenset[str]:
     """Every usable zone name in the installed tz database."""
     return frozenset(available_timezones() - _NOT_ZONES)
@@ -155,30 +147,6 @@ def _zones_by_folded_name() -> Mapping[str, str]:
 def _area_zones() -> tuple[str, ...]:
     """Sorted zone names in a geographic area (no Etc/ or legacy top-level aliases)."""
     return tuple(sorted(name for name in _all_zones() if name.split("/", 1)[0] in _AREAS))
-
-
-@lru_cache(maxsize=1)
-def _place_index() -> Mapping[str, str]:
-    """Normalised place name -> zone: the cities file, then the last part of zone names."""
-    index = dict(cities())
-    for zone in _area_zones():
-        index.setdefault(normalize_place(zone.rsplit("/", 1)[-1]), zone)
-    return index
-
-
-@lru_cache(maxsize=1)
-def _fuzzy_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Parallel tuples (normalised names, zones) to match misspellings against."""
-    choices = dict(_place_index())
-    for zone in _area_zones():
-        choices.setdefault(normalize_place(zone), zone)
-    return tuple(choices), tuple(choices.values())
-
-
-@lru_cache(maxsize=1)
-def _city_counts() -> Counter[str]:
-    """How many city names point at each zone (a measure of how well known it is)."""
-    return Counter(cities().values())
 
 
 @lru_cache(maxsize=4096)  # the dispatcher looks up every due row's zone
@@ -238,68 +206,6 @@ def _offset_signatures(year: int, month: int) -> Mapping[str, tuple[timedelta | 
     }
 
 
-def _representative(zones: list[str]) -> str:
-    """Pick the best-known zone of a group: most city names, then shortest, then A-Z."""
-    counts = _city_counts()
-    return min(zones, key=lambda zone: (-counts[zone], len(zone), zone))
-
-
-def _one_per_clock(zones: list[str], year: int, month: int) -> tuple[str, ...]:
-    """Merge zones that keep identical clocks for the next year; best-known groups first."""
-    signatures = _offset_signatures(year, month)
-    groups: dict[tuple[timedelta | None, ...], list[str]] = {}
-    for zone in zones:
-        groups.setdefault(signatures[zone], []).append(zone)
-    representatives = [_representative(group) for group in groups.values()]
-    counts = _city_counts()
-    return tuple(sorted(representatives, key=lambda zone: (-counts[zone], zone)))
-
-
-def zones_with_offset(offset: timedelta, at: datetime) -> tuple[str, ...]:
-    """Return one zone per distinct clock that is at `offset` from UTC at `at`.
-
-    Zones that keep identical clocks for the next year are merged and represented by their
-    best-known member (most city names). Best-known zones come first.
-
-    Args:
-        offset: The UTC offset.
-        at: An aware datetime: when the offset should hold.
-
-    Returns:
-        Zone names, possibly empty.
-    """
-    matching = [
-        zone for zone in _area_zones() if at.astimezone(ZoneInfo(zone)).utcoffset() == offset
-    ]
-    return _one_per_clock(matching, at.year, at.month)
-
-
-def _zones_with_offset_this_year(offset: timedelta, at: datetime) -> tuple[str, ...]:
-    """Like `zones_with_offset`, for zones at `offset` at some time in the coming year."""
-    signatures = _offset_signatures(at.year, at.month)
-    matching = [zone for zone, signature in signatures.items() if offset in signature]
-    return _one_per_clock(matching, at.year, at.month)
-
-
-def _resolve_offset(offset: timedelta, at: datetime) -> ZoneResolution:
-    """Map a UTC offset to an Etc/ zone, or to a real zone for offsets with minutes.
-
-    An offset with minutes resolves when exactly one clock has it at `at`; several clocks
-    (or only clocks that have it at another season) become suggestions.
-    """
-    if not _MIN_OFFSET <= offset <= _MAX_OFFSET:
-        return ZoneResolution("none")
-    if offset % timedelta(hours=1) == timedelta(0):
-        return ZoneResolution("offset", _etc_zone(offset))
-    current = zones_with_offset(offset, at)
-    if len(current) == 1:
-        return ZoneResolution("offset", current[0])
-    candidates = current or _zones_with_offset_this_year(offset, at)
-    if candidates:
-        return ZoneResolution("suggestions", suggestions=candidates[:MAX_SUGGESTIONS])
-    return ZoneResolution("none")
-
-
 # --------------------------------------------------------------------------------------------
 # Resolution
 
@@ -311,68 +217,154 @@ def _exact_zone(text: str) -> str | None:
     return _ALIASES.get(key) or _zones_by_folded_name().get(key)
 
 
-def _prefix_matches(words: list[str]) -> list[str]:
-    """Zones of places named by the leading words of the text ("paris france" -> Paris)."""
-    index = _place_index()
-    found: list[str] = []
-    for count in range(len(words) - 1, 0, -1):
-        prefix = " ".join(words[:count])
-        if len(prefix) >= _MIN_PREFIX_CHARS and prefix in index:
-            found.append(index[prefix])
-    return found
-
-
-def _fuzzy_matches(query: str) -> list[str]:
-    """Zones whose place or zone name is close to `query`, best first."""
-    names, zones = _fuzzy_choices()
-    results = process.extract(
-        query, names, scorer=fuzz.ratio, limit=4 * MAX_SUGGESTIONS, score_cutoff=FUZZY_CUTOFF
-    )
-    return [zones[position] for _name, _score, position in results]
-
-
 def _unique(zones: list[str]) -> tuple[str, ...]:
     """Drop repeated zones, keeping the first MAX_SUGGESTIONS in order."""
     return tuple(dict.fromkeys(zones))[:MAX_SUGGESTIONS]
 
 
-def resolve_zone(text: str, *, at: datetime | None = None) -> ZoneResolution:
-    """Resolve what a person typed to an IANA zone, or to suggestions.
+class Places:
+    """The city index of `content/cities.toml`, and zone lookups that need it.
 
-    Tried in order: an IANA name in any case ("europe/berlin", "UTC", "Z"); a UTC offset
-    ("UTC+2" -> "Etc/GMT-2", "+05:30" -> "Asia/Kolkata"); a city ("new york", "São Paulo",
-    "Berlin, Germany"); and finally up to MAX_SUGGESTIONS fuzzy matches ("berln").
-
-    Args:
-        text: The text to resolve.
-        at: When offsets should hold (only for offsets with minutes); defaults to now.
-
-    Returns:
-        The resolution; `zone` is set only for an unambiguous match.
-
-    Raises:
-        ValueError: If `at` is naive.
+    Built once by the content loader; the indexes below are made on first use.
     """
-    if at is not None and at.utcoffset() is None:
-        raise ValueError("at must be timezone-aware")
-    if not text.strip():
+
+    def __init__(self, cities: Mapping[str, str]) -> None:
+        """Use `cities`: normalised city name -> IANA zone (see `read_cities`)."""
+        self.cities = cities
+
+    @cached_property
+    def _index(self) -> Mapping[str, str]:
+        """Normalised place name -> zone: the cities file, then the last part of zone names."""
+        index = dict(self.cities)
+        for zone in _area_zones():
+            index.setdefault(normalize_place(zone.rsplit("/", 1)[-1]), zone)
+        return index
+
+    @cached_property
+    def _fuzzy(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Parallel tuples (normalised names, zones) to match misspellings against."""
+        choices = dict(self._index)
+        for zone in _area_zones():
+            choices.setdefault(normalize_place(zone), zone)
+        return tuple(choices), tuple(choices.values())
+
+    @cached_property
+    def _counts(self) -> Counter[str]:
+        """How many city names point at each zone (a measure of how well known it is)."""
+        return Counter(self.cities.values())
+
+    def _prefix_matches(self, words: list[str]) -> list[str]:
+        """Zones of places named by the leading words of the text ("paris france" -> Paris)."""
+        index = self._index
+        found: list[str] = []
+        for count in range(len(words) - 1, 0, -1):
+            prefix = " ".join(words[:count])
+            if len(prefix) >= _MIN_PREFIX_CHARS and prefix in index:
+                found.append(index[prefix])
+        return found
+
+    def _fuzzy_matches(self, query: str) -> list[str]:
+        """Zones whose place or zone name is close to `query`, best first."""
+        names, zones = self._fuzzy
+        results = process.extract(
+            query, names, scorer=fuzz.ratio, limit=4 * MAX_SUGGESTIONS, score_cutoff=FUZZY_CUTOFF
+        )
+        return [zones[position] for _name, _score, position in results]
+
+    def resolve(self, text: str, *, at: datetime | None = None) -> ZoneResolution:
+        """Resolve what a person typed to an IANA zone, or to suggestions.
+
+        Tried in order: an IANA name in any case ("europe/berlin", "UTC", "Z"); a UTC offset
+        ("UTC+2" -> "Etc/GMT-2", "+05:30" -> "Asia/Kolkata"); a city ("new york", "São Paulo",
+        "Berlin, Germany"); and finally up to MAX_SUGGESTIONS fuzzy matches ("berln").
+
+        Args:
+            text: The text to resolve.
+            at: When offsets should hold (only for offsets with minutes); defaults to now.
+
+        Returns:
+            The resolution; `zone` is set only for an unambiguous match.
+
+        Raises:
+            ValueError: If `at` is naive.
+        """
+        if at is not None and at.utcoffset() is None:
+            raise ValueError("at must be timezone-aware")
+        if not text.strip():
+            return ZoneResolution("none")
+        exact = _exact_zone(text)
+        if exact is not None:
+            return ZoneResolution("zone", exact)
+        offset = _parse_offset(text)
+        if offset is not None:
+            return self._resolve_offset(offset, at if at is not None else datetime.now(UTC))
+        index = self._index
+        for candidate in (text, text.split(",", 1)[0]):
+            zone = index.get(normalize_place(candidate))
+            if zone is not None:
+                return ZoneResolution("city", zone)
+        query = normalize_place(text)
+        suggestions = _unique(self._prefix_matches(query.split()) + self._fuzzy_matches(query))
+        if suggestions:
+            return ZoneResolution("suggestions", suggestions=suggestions)
         return ZoneResolution("none")
-    exact = _exact_zone(text)
-    if exact is not None:
-        return ZoneResolution("zone", exact)
-    offset = _parse_offset(text)
-    if offset is not None:
-        return _resolve_offset(offset, at if at is not None else datetime.now(UTC))
-    index = _place_index()
-    for candidate in (text, text.split(",", 1)[0]):
-        zone = index.get(normalize_place(candidate))
-        if zone is not None:
-            return ZoneResolution("city", zone)
-    query = normalize_place(text)
-    suggestions = _unique(_prefix_matches(query.split()) + _fuzzy_matches(query))
-    if suggestions:
-        return ZoneResolution("suggestions", suggestions=suggestions)
-    return ZoneResolution("none")
+
+    def _representative(self, zones: list[str]) -> str:
+        """Pick the best-known zone of a group: most city names, then shortest, then A-Z."""
+        counts = self._counts
+        return min(zones, key=lambda zone: (-counts[zone], len(zone), zone))
+
+    def _one_per_clock(self, zones: list[str], year: int, month: int) -> tuple[str, ...]:
+        """Merge zones that keep identical clocks for the next year; best-known groups first."""
+        signatures = _offset_signatures(year, month)
+        groups: dict[tuple[timedelta | None, ...], list[str]] = {}
+        for zone in zones:
+            groups.setdefault(signatures[zone], []).append(zone)
+        representatives = [self._representative(group) for group in groups.values()]
+        counts = self._counts
+        return tuple(sorted(representatives, key=lambda zone: (-counts[zone], zone)))
+
+    def zones_with_offset(self, offset: timedelta, at: datetime) -> tuple[str, ...]:
+        """Return one zone per distinct clock that is at `offset` from UTC at `at`.
+
+        Zones that keep identical clocks for the next year are merged and represented by their
+        best-known member (most city names). Best-known zones come first.
+
+        Args:
+            offset: The UTC offset.
+            at: An aware datetime: when the offset should hold.
+
+        Returns:
+            Zone names, possibly empty.
+        """
+        matching = [
+            zone for zone in _area_zones() if at.astimezone(ZoneInfo(zone)).utcoffset() == offset
+        ]
+        return self._one_per_clock(matching, at.year, at.month)
+
+    def _zones_with_offset_this_year(self, offset: timedelta, at: datetime) -> tuple[str, ...]:
+        """Like `zones_with_offset`, for zones at `offset` at some time in the coming year."""
+        signatures = _offset_signatures(at.year, at.month)
+        matching = [zone for zone, signature in signatures.items() if offset in signature]
+        return self._one_per_clock(matching, at.year, at.month)
+
+    def _resolve_offset(self, offset: timedelta, at: datetime) -> ZoneResolution:
+        """Map a UTC offset to an Etc/ zone, or to a real zone for offsets with minutes.
+
+        An offset with minutes resolves when exactly one clock has it at `at`; several clocks
+        (or only clocks that have it at another season) become suggestions.
+        """
+        if not _MIN_OFFSET <= offset <= _MAX_OFFSET:
+            return ZoneResolution("none")
+        if offset % timedelta(hours=1) == timedelta(0):
+            return ZoneResolution("offset", _etc_zone(offset))
+        current = self.zones_with_offset(offset, at)
+        if len(current) == 1:
+            return ZoneResolution("offset", current[0])
+        candidates = current or self._zones_with_offset_this_year(offset, at)
+        if candidates:
+            return ZoneResolution("suggestions", suggestions=candidates[:MAX_SUGGESTIONS])
+        return ZoneResolution("none")
 
 
 # --------------------------------------------------------------------------------------------

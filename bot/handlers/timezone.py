@@ -23,7 +23,6 @@ from bot.domain.timezones import (
     COMMON_ZONES,
     format_utc_offset,
     is_known_zone,
-    resolve_zone,
     zone_from_location,
     zone_label,
     zone_named,
@@ -146,7 +145,7 @@ async def timezone_command(update: Update, context: BotContext, after_zone: Foll
         return
     texts = context.content.texts
     now = context.now()
-    found = resolve_zone(query, at=now)
+    found = context.content.places.resolve(query, at=now)
     if found.zone is not None:
         zone = ZoneInfo(found.zone)
         await reply(message, await choose_zone(context, user.id, zone))
@@ -208,7 +207,7 @@ async def zone_from_text(
     """Take a typed city or zone as the answer when a zone was asked for; True if taken."""
     if not pending_of(context):
         return False
-    found = resolve_zone(text, at=context.now())
+    found = context.content.places.resolve(text, at=context.now())
     if found.zone is None:  # not clearly a place: let the other features have it
         return False
     user = context.user

@@ -6,21 +6,22 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
+from bot.content import CONTENT_DIR, ContentError, load_content
 from bot.domain.timezones import (
-    CITIES_FILE,
     COMMON_ZONES,
     MAX_SUGGESTIONS,
+    Places,
     ZoneResolution,
-    cities,
     format_utc_offset,
     is_known_zone,
     normalize_place,
     read_cities,
-    resolve_zone,
     zone_from_location,
     zone_label,
-    zones_with_offset,
 )
+
+CITIES_FILE = CONTENT_DIR / "cities.toml"
+PLACES = Places(read_cities(CITIES_FILE))
 
 JANUARY = datetime(2025, 1, 15, 12, tzinfo=UTC)
 JULY = datetime(2025, 7, 15, 12, tzinfo=UTC)
@@ -49,7 +50,7 @@ JULY = datetime(2025, 7, 15, 12, tzinfo=UTC)
     ],
 )
 def test_exact_zone_names(text: str, zone: str) -> None:
-    assert resolve_zone(text) == ZoneResolution("zone", zone)
+    assert PLACES.resolve(text) == ZoneResolution("zone", zone)
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,17 +83,17 @@ def test_exact_zone_names(text: str, zone: str) -> None:
     ],
 )
 def test_offsets(text: str, zone: str) -> None:
-    assert resolve_zone(text, at=JANUARY) == ZoneResolution("offset", zone)
+    assert PLACES.resolve(text, at=JANUARY) == ZoneResolution("offset", zone)
 
 
 @pytest.mark.parametrize("text", ["UTC+15", "-13", "UTC+2:60", "+99", "+07:15"])
 def test_impossible_offsets(text: str) -> None:
-    assert resolve_zone(text, at=JANUARY) == ZoneResolution("none")
+    assert PLACES.resolve(text, at=JANUARY) == ZoneResolution("none")
 
 
 def test_whole_hour_offsets_match_their_etc_zone() -> None:
     for hours in range(-12, 15):
-        resolution = resolve_zone(f"UTC{hours:+d}")
+        resolution = PLACES.resolve(f"UTC{hours:+d}")
         assert resolution.zone is not None
         assert ZoneInfo(resolution.zone).utcoffset(JANUARY) == timedelta(hours=hours)
 
@@ -100,25 +101,25 @@ def test_whole_hour_offsets_match_their_etc_zone() -> None:
 def test_an_offset_two_clocks_share_gives_suggestions() -> None:
     # In July (southern winter) Darwin and Adelaide are both +09:30, but Adelaide will move
     # to +10:30 in October: ask which.
-    july = resolve_zone("+09:30", at=JULY)
+    july = PLACES.resolve("+09:30", at=JULY)
     assert july.kind == "suggestions"
     assert july.zone is None
     assert set(july.suggestions) == {"Australia/Darwin", "Australia/Adelaide"}
     # In January only Darwin is at +09:30.
-    assert resolve_zone("+09:30", at=JANUARY) == ZoneResolution("offset", "Australia/Darwin")
+    assert PLACES.resolve("+09:30", at=JANUARY) == ZoneResolution("offset", "Australia/Darwin")
 
 
 def test_an_offset_that_only_holds_in_another_season_is_suggested() -> None:
     # Chatham is +12:45 in winter and +13:45 in summer (January).
-    assert resolve_zone("+12:45", at=JULY) == ZoneResolution("offset", "Pacific/Chatham")
-    january = resolve_zone("+12:45", at=JANUARY)
+    assert PLACES.resolve("+12:45", at=JULY) == ZoneResolution("offset", "Pacific/Chatham")
+    january = PLACES.resolve("+12:45", at=JANUARY)
     assert january == ZoneResolution("suggestions", suggestions=("Pacific/Chatham",))
 
 
 def test_zones_with_offset_merges_identical_clocks() -> None:
     # Kolkata, Colombo (and the old name Asia/Calcutta) share one clock.
-    assert zones_with_offset(timedelta(hours=5, minutes=30), JANUARY) == ("Asia/Kolkata",)
-    whole_hour = zones_with_offset(timedelta(hours=1), JANUARY)
+    assert PLACES.zones_with_offset(timedelta(hours=5, minutes=30), JANUARY) == ("Asia/Kolkata",)
+    whole_hour = PLACES.zones_with_offset(timedelta(hours=1), JANUARY)
     assert "Europe/Berlin" in whole_hour
     assert "Africa/Lagos" in whole_hour  # +01 all year: a different clock from Berlin's
     for zone in whole_hour:
@@ -160,7 +161,7 @@ def test_zones_with_offset_merges_identical_clocks() -> None:
     ],
 )
 def test_cities(text: str, zone: str) -> None:
-    assert resolve_zone(text) == ZoneResolution("city", zone)
+    assert PLACES.resolve(text) == ZoneResolution("city", zone)
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def test_cities(text: str, zone: str) -> None:
     ],
 )
 def test_suggestions(text: str, zone: str) -> None:
-    resolution = resolve_zone(text)
+    resolution = PLACES.resolve(text)
     assert resolution.kind == "suggestions"
     assert not resolution.resolved
     assert resolution.zone is None
@@ -196,17 +197,17 @@ def test_suggestions(text: str, zone: str) -> None:
 
 @pytest.mark.parametrize("text", ["", "   ", "xyzzy", "qwerty", "asdf", "🙂", "+"])
 def test_nothing_matches(text: str) -> None:
-    assert resolve_zone(text) == ZoneResolution("none")
+    assert PLACES.resolve(text) == ZoneResolution("none")
 
 
 def test_naive_at_is_rejected() -> None:
     with pytest.raises(ValueError, match="aware"):
-        resolve_zone("+05:30", at=datetime(2025, 1, 1))  # noqa: DTZ001
+        PLACES.resolve("+05:30", at=datetime(2025, 1, 1))  # noqa: DTZ001
 
 
 def test_resolution_flags() -> None:
-    assert resolve_zone("berlin").resolved
-    assert not resolve_zone("xyzzy").resolved
+    assert PLACES.resolve("berlin").resolved
+    assert not PLACES.resolve("xyzzy").resolved
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def test_resolution_flags() -> None:
 
 
 def test_cities_file_is_complete_and_valid() -> None:
-    index = cities()
+    index = PLACES.cities
     assert len(index) >= 150
     zones = available_timezones()
     assert all(zone in zones for zone in index.values())
@@ -224,8 +225,15 @@ def test_cities_file_is_complete_and_valid() -> None:
     assert CITIES_FILE.name == "cities.toml"
 
 
-def test_cities_are_read_once() -> None:
-    assert cities() is cities()
+def test_cities_are_loaded_with_the_content_and_a_broken_file_stops_it(tmp_path: Path) -> None:
+    assert dict(load_content().places.cities) == dict(PLACES.cities)
+    for item in CONTENT_DIR.rglob("*.toml"):
+        target = tmp_path / item.relative_to(CONTENT_DIR)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(item.read_bytes())
+    (tmp_path / "cities.toml").write_text('[cities]\n"atlantis" = "Ocean/Atlantis"\n')
+    with pytest.raises(ContentError, match=r"cities\.toml.*atlantis"):
+        load_content(tmp_path)
 
 
 def test_read_cities_rejects_unknown_zones(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from bot.context import BotApp, BotApplication, BotContext, Clock, Deps, deps_of
 from bot.db.session import make_engine, make_sessions, upgrade_to_head
 from bot.delivery.courier import Courier
 from bot.delivery.ratelimit import PriorityRateLimiter
+from bot.domain.timezones import Places
 from bot.render import NO_PREVIEW
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def build_application(
         clock=clock,
         rng=rng,
         delivery=Courier(cast(ExtBot[Any], app.bot), sessions, content, clock, settings, rng),
+        places=Places(content.cities),
     )
     handlers.register_all(app)
     if app.job_queue is None:

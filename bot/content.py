@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 import string
 import tomllib
 import types
 import typing
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
-
-from bot.domain.timezones import Places, read_cities
+from zoneinfo import available_timezones
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
@@ -272,7 +274,7 @@ class Content:
     interactions: tuple[Interaction, ...]
     rda: tuple[RdaRow, ...]
     faq: tuple[FaqItem, ...]
-    places: Places  # cities.toml: city names for /timezone
+    cities: Mapping[str, str]  # cities.toml: normalised city name -> IANA zone
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def source_names(self, item: Sourced) -> str:
@@ -533,13 +535,54 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
         interactions=interactions,
         rda=rda,
         faq=faq,
-        places=_places(directory / "cities.toml"),
+        cities=_cities(directory / "cities.toml"),
     )
 
 
-def _places(path: Path) -> Places:
+def _cities(path: Path) -> Mapping[str, str]:
     """Read the city index; a bad entry stops start-up like any other content error."""
     try:
-        return Places(read_cities(path))
+        return read_cities(path)
     except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
         raise ContentError(f"{path.name}: {exc}") from exc
+
+
+def normalize_place(text: str) -> str:
+    """Normalise a place name for matching: no accents, case, punctuation or extra spaces.
+
+    "São Paulo" -> "sao paulo", "New-York" -> "new york", "St. John's" -> "st johns",
+    "Europe/Berlin" -> "europe berlin".
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    unmarked = "".join(char for char in decomposed if not unicodedata.combining(char))
+    lowered = re.sub(r"['’`]", "", unmarked.casefold())
+    return " ".join(re.sub(r"[\W_]+", " ", lowered).split())
+
+
+def read_cities(path: Path) -> Mapping[str, str]:
+    """Read a cities file: a `[cities]` table of city name -> IANA zone.
+
+    Args:
+        path: The TOML file.
+
+    Returns:
+        Normalised city name -> zone name.
+
+    Raises:
+        ValueError: If the file is malformed, names a zone that does not exist, or two names
+            normalise to the same key with different zones.
+    """
+    with path.open("rb") as handle:
+        data: dict[str, Any] = tomllib.load(handle)
+    table = data.get("cities")
+    if not isinstance(table, dict):
+        raise ValueError(f"{path.name}: missing [cities] table")
+    known = available_timezones()
+    cities: dict[str, str] = {}
+    for name, zone in table.items():
+        key = normalize_place(name)
+        if not key or not isinstance(zone, str) or zone not in known:
+            raise ValueError(f"{path.name}: bad entry {name!r} = {zone!r}")
+        if cities.setdefault(key, zone) != zone:
+            raise ValueError(f"{path.name}: {name!r} clashes with another spelling")
+    return MappingProxyType(cities)

@@ -22,6 +22,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.content import Content
 from bot.delivery.courier import Courier
+from bot.domain.timezones import Places
 from bot.services.users import Person
 
 Clock = Callable[[], datetime]
@@ -43,6 +44,7 @@ class Deps:
     clock: Clock
     rng: random.Random  # tip rotations and /fact (tests pass a seeded one)
     delivery: Courier
+    places: Places  # city names -> zones, indexed once from content/cities.toml
 
 
 class UpdateScope:

@@ -1,28 +1,26 @@
 """Turn what people type ("berlin", "UTC+2", "Asia/Kolkata", "+05:30") into an IANA zone.
 
 Nothing here talks to the network: city names come from `content/cities.toml` (read and
-checked by the content loader at start-up into a `Places`), zone names from the installed tz
-database, fuzzy matching from rapidfuzz, and coordinates are looked up with timezonefinder's
-offline data.
+checked by the content loader at start-up; `Places` is built on them once), zone names from
+the installed tz database, fuzzy matching from rapidfuzz, and coordinates are looked up with
+timezonefinder's offline data.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import tomllib
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
-from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from rapidfuzz import fuzz, process
+
+from bot.content import normalize_place
 
 COMMON_ZONES: tuple[str, ...] = (
     "Europe/London",
@@ -89,46 +87,6 @@ class ZoneResolution:
 
 # --------------------------------------------------------------------------------------------
 # Normalisation and data
-
-
-def normalize_place(text: str) -> str:
-    """Normalise a place name for matching: no accents, case, punctuation or extra spaces.
-
-    "São Paulo" -> "sao paulo", "New-York" -> "new york", "St. John's" -> "st johns",
-    "Europe/Berlin" -> "europe berlin".
-    """
-    decomposed = unicodedata.normalize("NFKD", text)
-    unmarked = "".join(char for char in decomposed if not unicodedata.combining(char))
-    lowered = re.sub(r"['’`]", "", unmarked.casefold())
-    return " ".join(re.sub(r"[\W_]+", " ", lowered).split())
-
-
-def read_cities(path: Path) -> Mapping[str, str]:
-    """Read a cities file: a `[cities]` table of city name -> IANA zone.
-
-    Args:
-        path: The TOML file.
-
-    Returns:
-        Normalised city name -> zone name.
-
-    Raises:
-        ValueError: If the file is malformed, names a zone that does not exist, or two names
-            normalise to the same key with different zones.
-    """
-    with path.open("rb") as handle:
-        data: dict[str, Any] = tomllib.load(handle)
-    table = data.get("cities")
-    if not isinstance(table, dict):
-        raise ValueError(f"{path.name}: missing [cities] table")
-    cities: dict[str, str] = {}
-    for name, zone in table.items():
-        key = normalize_place(name)
-        if not key or not isinstance(zone, str) or not is_known_zone(zone):
-            raise ValueError(f"{path.name}: bad entry {name!r} = {zone!r}")
-        if cities.setdefault(key, zone) != zone:
-            raise ValueError(f"{path.name}: {name!r} clashes with another spelling")
-    return MappingProxyType(cities)
 
 
 @lru_cache(maxsize=1)

@@ -145,7 +145,7 @@ async def timezone_command(update: Update, context: BotContext, after_zone: Foll
         return
     texts = context.content.texts
     now = context.now()
-    found = context.content.places.resolve(query, at=now)
+    found = context.deps.places.resolve(query, at=now)
     if found.zone is not None:
         zone = ZoneInfo(found.zone)
         await reply(message, await choose_zone(context, user.id, zone))
@@ -207,7 +207,7 @@ async def zone_from_text(
     """Take a typed city or zone as the answer when a zone was asked for; True if taken."""
     if not pending_of(context):
         return False
-    found = context.content.places.resolve(text, at=context.now())
+    found = context.deps.places.resolve(text, at=context.now())
     if found.zone is None:  # not clearly a place: let the other features have it
         return False
     user = context.user

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
-from bot.content import CONTENT_DIR, ContentError, load_content
+from bot.content import CONTENT_DIR, ContentError, load_content, normalize_place, read_cities
 from bot.domain.timezones import (
     COMMON_ZONES,
     MAX_SUGGESTIONS,
@@ -14,8 +14,6 @@ from bot.domain.timezones import (
     ZoneResolution,
     format_utc_offset,
     is_known_zone,
-    normalize_place,
-    read_cities,
     zone_from_location,
     zone_label,
 )
@@ -226,7 +224,7 @@ def test_cities_file_is_complete_and_valid() -> None:
 
 
 def test_cities_are_loaded_with_the_content_and_a_broken_file_stops_it(tmp_path: Path) -> None:
-    assert dict(load_content().places.cities) == dict(PLACES.cities)
+    assert dict(load_content().cities) == dict(PLACES.cities)
     for item in CONTENT_DIR.rglob("*.toml"):
         target = tmp_path / item.relative_to(CONTENT_DIR)
         target.parent.mkdir(parents=True, exist_ok=True)

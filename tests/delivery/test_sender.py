@@ -38,6 +38,7 @@ from tests.support.schedules import (
     running,
     set_columns,
 )
+from tests.support.sending import hold_sends, until_sending
 from tests.support.timer import record_grants
 
 
@@ -126,27 +127,32 @@ async def test_a_429_the_limiter_gives_up_on_is_requeued_and_not_an_attempt(
     assert len(fake.sent(1)) == 3
 
 
-async def test_a_connect_timeout_is_retried_for_a_tip(
-    app: BotApp, clock: FakeClock, fake: FakeRequest
+@pytest.mark.parametrize(
+    ("kind", "error", "failures", "attempts"),
+    [
+        ("tip", connect_timeout(), 1, 2),
+        ("tip", NetworkError("httpx.ConnectError: connection refused"), 2, 3),
+        ("reminder", TimedOut("Timed out"), 1, 2),  # may have arrived: at least once
+    ],
+    ids=["connect-timeout-tip", "connection-error-tip", "read-timeout-reminder"],
+)
+async def test_errors_that_allow_a_retry_are_retried(
+    app: BotApp,
+    clock: FakeClock,
+    fake: FakeRequest,
+    kind: str,
+    error: Exception,
+    failures: int,
+    attempts: int,
 ) -> None:
     await add_user(app, 1)
-    await add_tip(app, 1, due=clock())
-    fake.raise_for_chat(1, connect_timeout(), times=1)
+    add = add_tip if kind == "tip" else add_reminder
+    await add(app, 1, due=clock())
+    fake.raise_for_chat(1, error, times=failures)
     await run_once(app)
     [row] = await deliveries(app)
-    assert (row.status, row.attempts) == ("sent", 2)
+    assert (row.status, row.attempts) == ("sent", attempts)
     assert len(fake.sent(1)) == 1
-
-
-async def test_a_connection_error_is_retried(
-    app: BotApp, clock: FakeClock, fake: FakeRequest
-) -> None:
-    await add_user(app, 1)
-    await add_tip(app, 1, due=clock())
-    fake.raise_for_chat(1, NetworkError("httpx.ConnectError: connection refused"), times=2)
-    await run_once(app)
-    [row] = await deliveries(app)
-    assert (row.status, row.attempts) == ("sent", 3)
 
 
 async def test_a_read_timeout_on_a_tip_is_not_retried_at_most_once(
@@ -160,18 +166,6 @@ async def test_a_read_timeout_on_a_tip_is_not_retried_at_most_once(
     assert (row.status, row.attempts) == ("unknown", 1)
     assert "TimedOut" in (row.error or "")
     assert fake.of("sendMessage") == []  # one attempt (raised), never sent again
-
-
-async def test_a_read_timeout_on_a_reminder_is_retried_at_least_once(
-    app: BotApp, clock: FakeClock, fake: FakeRequest
-) -> None:
-    await add_user(app, 1)
-    await add_reminder(app, 1, due=clock())
-    fake.raise_for_chat(1, TimedOut("Timed out"), times=1)
-    await run_once(app)
-    [row] = await deliveries(app)
-    assert (row.status, row.attempts) == ("sent", 2)
-    assert len(fake.sent(1)) == 1
 
 
 async def test_a_reminder_that_keeps_timing_out_fails_after_five_attempts(
@@ -347,21 +341,10 @@ async def test_stopping_lets_a_send_under_way_finish(
 ) -> None:
     await add_user(app, 1)
     await add_reminder(app, 1, due=clock())
-    gate = asyncio.Event()
-    answer = fake.do_request
-
-    async def slow(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        if str(kwargs.get("url", args[0] if args else "")).endswith("sendMessage"):
-            await gate.wait()  # the HTTP call is under way
-        return await answer(*args, **kwargs)
-
-    fake.do_request = slow  # type: ignore[method-assign]
+    gate = hold_sends(fake)  # each HTTP call stays under way until the gate opens
     async with running(app) as eng:
         await eng.tick()
-        for _ in range(200):
-            if [row.status for row in await deliveries(app)] == ["sending"]:
-                break
-            await asyncio.sleep(0)
+        await until_sending(app)
         stopping = asyncio.create_task(eng.stop())
         await asyncio.sleep(0)
         gate.set()
@@ -376,21 +359,10 @@ async def test_a_send_that_outlasts_the_grace_is_left_for_recovery(
 ) -> None:
     await add_user(app, 1)
     await add_tip(app, 1, due=clock())
-    gate = asyncio.Event()
-    answer = fake.do_request
-
-    async def stuck(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        if str(kwargs.get("url", args[0] if args else "")).endswith("sendMessage"):
-            await gate.wait()
-        return await answer(*args, **kwargs)
-
-    fake.do_request = stuck  # type: ignore[method-assign]
+    hold_sends(fake)  # the HTTP call stays under way: the gate never opens
     async with running(app) as eng:
         await eng.tick()
-        for _ in range(200):
-            if [row.status for row in await deliveries(app)] == ["sending"]:
-                break
-            await asyncio.sleep(0)
+        await until_sending(app)
         await eng.sender.stop(grace=0)
     [row] = await deliveries(app)
     assert row.status == "sending"  # unknown after the next start: a tip is sent at most once

@@ -18,6 +18,14 @@ from tests.support.schedules import running
 OTHER_USER = 6001
 
 
+async def listed_reminder(app: BotApp, chat: Chat, args: str) -> tuple[Reminder, int]:
+    """Create one reminder with `/remind args`, show /reminders; return it and the list's id."""
+    await chat.send(f"/remind {args}")
+    [row] = await all_rows(app, Reminder)
+    await chat.send("/reminders")
+    return row, chat.last_message_id()
+
+
 async def all_rows(app: BotApp, model: Any) -> list[Any]:
     async with deps_of(app).sessions() as session:
         return list(await session.scalars(select(model).order_by(model.id)))
@@ -196,10 +204,7 @@ async def test_an_empty_list_explains_how_to_add_one(chat: Chat) -> None:
 async def test_delete_asks_to_confirm_and_a_stale_confirm_is_polite(
     app: BotApp, berlin: Chat, fake: FakeRequest
 ) -> None:
-    await berlin.send("/remind 21:00 glycinate")
-    [row] = await all_rows(app, Reminder)
-    await berlin.send("/reminders")
-    listing = berlin.last_message_id()
+    row, listing = await listed_reminder(app, berlin, "21:00 glycinate")
 
     await berlin.press(f"rmd:del:{row.id}")
     assert "Delete the reminder 21:00 glycinate?" in shown(fake, berlin, listing)
@@ -225,10 +230,7 @@ async def test_delete_asks_to_confirm_and_a_stale_confirm_is_polite(
 async def test_change_time_takes_the_next_text_message(
     app: BotApp, berlin: Chat, fake: FakeRequest
 ) -> None:
-    await berlin.send("/remind 21:00 glycinate")
-    [row] = await all_rows(app, Reminder)
-    await berlin.send("/reminders")
-    listing = berlin.last_message_id()
+    row, listing = await listed_reminder(app, berlin, "21:00 glycinate")
 
     await berlin.press(f"rmd:time:{row.id}")
     assert "Send me the new time for glycinate (now 21:00)" in shown(fake, berlin, listing)
@@ -256,10 +258,7 @@ async def test_change_time_takes_the_next_text_message(
 async def test_change_time_can_be_cancelled_by_button_or_by_a_command(
     app: BotApp, berlin: Chat, fake: FakeRequest
 ) -> None:
-    await berlin.send("/remind 21:00 glycinate")
-    [row] = await all_rows(app, Reminder)
-    await berlin.send("/reminders")
-    listing = berlin.last_message_id()
+    row, listing = await listed_reminder(app, berlin, "21:00 glycinate")
 
     await berlin.press(f"rmd:time:{row.id}")
     await berlin.press("rmd:cancel")

@@ -109,19 +109,19 @@ class Floor:
                     chat,
                     day.isoformat(),
                     due_text,
+                    due_text,
                     status,
                     at,
                     item_id if kind == "reminder" else None,
                     text,
                 ]
             if values:
-                count = len(values) // 10
-                marks = ",".join(["(?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"] * count)
+                count = len(values) // 11
+                marks = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"] * count)
                 inserted = con.execute(
-                    "INSERT INTO deliveries (kind, item_id, user_id, chat_id, local_date, due_utc,"
-                    " status, attempts, claimed_at, reminder_id, label) VALUES "
-                    + marks
-                    + " ON CONFLICT DO NOTHING RETURNING id, item_id, status",
+                    "INSERT INTO deliveries (kind, item_id, user_id, chat_id, local_date,"
+                    " scheduled_utc, due_utc, status, attempts, claimed_at, reminder_id, label)"
+                    " VALUES " + marks + " ON CONFLICT DO NOTHING RETURNING id, item_id, status",
                     values,
                 ).fetchall()
                 claimed += sum(1 for row in inserted if row[2] == "claimed")

@@ -61,7 +61,8 @@ class NewDelivery:
     user_id: int
     chat_id: int
     local_date: date
-    due_utc: datetime
+    scheduled_utc: datetime  # the occurrence (the key: one row per occurrence)
+    due_utc: datetime  # when to send it
     status: DeliveryStatus
     claimed_at: datetime | None
     reminder_id: int | None = None
@@ -75,6 +76,7 @@ class NewDelivery:
             "user_id": self.user_id,
             "chat_id": self.chat_id,
             "local_date": self.local_date,
+            "scheduled_utc": self.scheduled_utc,
             "due_utc": self.due_utc,
             "status": self.status,
             "attempts": 0,
@@ -270,7 +272,7 @@ class DeliveryRepo:
         ]
 
     async def insert_claims(self, rows: list[NewDelivery]) -> list[Inserted]:
-        """Insert deliveries rows, skipping any that exist (same kind, item and local date).
+        """Insert deliveries rows, skipping any that exist (same kind, item and occurrence).
 
         Returns the rows actually inserted: a conflict means another worker, or this one
         before a restart, already claimed that occurrence.

@@ -41,6 +41,7 @@ class TipSubscription(Base):
     """The daily tip for one user, and their place in their own shuffled tip order."""
 
     __tablename__ = "tip_subscriptions"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused: rows name them
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -58,6 +59,7 @@ class Reminder(Base):
     """A daily supplement reminder at a local time."""
 
     __tablename__ = "reminders"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused: rows name them
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -80,8 +82,11 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("kind", "item_id", "local_date"),
+        # One row per occurrence: a restart or a second worker never claims it twice, and a
+        # schedule moved to later the same day is a new occurrence, so it is still sent.
+        UniqueConstraint("kind", "item_id", "scheduled_utc"),
         Index("ix_deliveries_status_due_utc", "status", "due_utc"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -90,7 +95,9 @@ class Delivery(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     local_date: Mapped[date] = mapped_column(Date)
-    due_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The occurrence: the schedule's instant (a snooze: that of the message it snoozes).
+    scheduled_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_utc: Mapped[datetime] = mapped_column(UTCDateTime)  # when it is to be sent
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -106,6 +113,7 @@ class Dose(Base):
     """What the user did with one reminder message: taken, skipped or snoozed."""
 
     __tablename__ = "doses"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reminder_id: Mapped[int] = mapped_column(

@@ -183,16 +183,27 @@ class DoseRepo:
         await self.session.flush()
         return dose
 
-    async def answers_since(self, reminder_id: int, first_day: date) -> list[tuple[date, str]]:
-        """Return (local date, status) of every answer to a reminder from `first_day` on."""
-        stmt = select(Dose.local_date, Dose.status).where(
-            Dose.reminder_id == reminder_id, Dose.local_date >= first_day
+    async def answers_since(
+        self, user_id: int, reminder_id: int, first_day: date
+    ) -> list[tuple[date, str]]:
+        """Return (local date, status) of the user's answers to a reminder from `first_day` on."""
+        stmt = (
+            select(Dose.local_date, Dose.status)
+            .join(Reminder, Reminder.id == Dose.reminder_id)
+            .where(
+                Reminder.user_id == user_id,
+                Dose.reminder_id == reminder_id,
+                Dose.local_date >= first_day,
+            )
         )
         return [(day, status) for day, status in await self.session.execute(stmt)]
 
-    async def delivered_days_since(self, reminder_id: int, first_day: date) -> set[date]:
-        """Return the local dates on which the daily reminder message reached the user."""
+    async def delivered_days_since(
+        self, user_id: int, reminder_id: int, first_day: date
+    ) -> set[date]:
+        """Return the local dates on which the reminder's message reached this user."""
         stmt = select(Delivery.local_date).where(
+            Delivery.user_id == user_id,
             Delivery.kind == DeliveryKind.REMINDER,
             Delivery.reminder_id == reminder_id,
             Delivery.status == DeliveryStatus.SENT,

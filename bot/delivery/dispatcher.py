@@ -5,7 +5,8 @@ Each batch is one transaction that
 
 1. reads due rows by the indexed `next_due_utc` (`FOR UPDATE SKIP LOCKED` on PostgreSQL),
 2. inserts one deliveries row per due item with insert-or-ignore: UNIQUE(kind, item_id,
-   local_date) means a restart or a second worker never claims the same day's item twice.
+   scheduled_utc) means a restart or a second worker never claims the same occurrence twice
+   (and a schedule moved to later the same day is a new occurrence: it is sent).
    Items past their lateness budget (tips 2 h, reminders 6 h) are inserted as `expired`,
 3. moves each schedule on to its next local occurrence (computed from the local date and
    time in the user's zone, never +24 h), including paused schedules and those of blocked
@@ -76,7 +77,7 @@ class ClaimResult:
     selected: int = 0  # due rows read
     expired: int = 0
     skipped: int = 0  # paused, blocked or without a zone: moved on without a delivery
-    conflicts: int = 0  # already claimed for that local date (a restart or another worker)
+    conflicts: int = 0  # that occurrence was claimed already (a restart or another worker)
     full: bool = False  # some query hit its limit: more may be due
 
 
@@ -134,6 +135,7 @@ async def _claim_schedules(
                 user_id=row.user_id,
                 chat_id=row.chat_id,
                 local_date=planner.local_date(row.due_utc, at, zone),
+                scheduled_utc=row.due_utc,
                 due_utc=row.due_utc,
                 status=(
                     DeliveryStatus.EXPIRED

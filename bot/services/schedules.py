@@ -326,6 +326,7 @@ async def schedule_snooze(
             user_id=original.user_id,
             chat_id=original.chat_id,
             local_date=original.local_date,
+            scheduled_utc=original.scheduled_utc,  # one snooze per message
             due_utc=now + timedelta(minutes=minutes),
             status=DeliveryStatus.SCHEDULED,
             claimed_at=None,
@@ -360,8 +361,8 @@ async def reminder_stats(session: AsyncSession, user_id: int, today: date) -> li
     doses = DoseRepo(session)
     result = []
     for reminder in await ReminderRepo(session).for_user(user_id):
-        answers = await doses.answers_since(reminder.id, first_day)
-        due = await doses.delivered_days_since(reminder.id, first_day)
+        answers = await doses.answers_since(user_id, reminder.id, first_day)
+        due = await doses.delivered_days_since(user_id, reminder.id, first_day)
         due |= {day for day, status in answers if status in (DoseStatus.TAKEN, DoseStatus.SKIPPED)}
         result.append(ReminderStats(reminder, compute_adherence(answers, due, today)))
     return result

@@ -81,6 +81,7 @@ async def seed(app: BotApp, clock: FakeClock) -> None:
                     "user_id": i,
                     "chat_id": i,
                     "local_date": now.date(),
+                    "scheduled_utc": now - timedelta(hours=1),
                     "due_utc": now - timedelta(seconds=i),
                     "status": "scheduled",
                     "attempts": 0,

@@ -366,7 +366,7 @@ def test_rda_rows(content: Content) -> None:
     ]
     got = [(r.kind, r.male, r.female, r.pregnancy, r.lactation) for r in rows]
     assert got == expected
-    assert [r.age_from_months for r in rows] == [0, 6, 12, 48, 108, 168, 228, 372, 612]
+    assert [r.age_from_months for r in rows] == [0, 7, 12, 48, 108, 168, 228, 372, 612]
     # Rows up to 14-18 years are the verified ODS consumer table; adult splits are FNB.
     assert {r.verification for r in rows[:6]} == {"ods_verified"}
     assert {r.verification for r in rows[6:]} == {"other_source"}

@@ -588,3 +588,16 @@ def test_every_text_key_used_in_code_exists_with_matching_placeholders(content: 
     assert uses, "the scanner found no texts.get/texts.raw calls in bot/"
     problems = check_text_uses(uses, content.texts)
     assert not problems, "\n".join(problems)
+
+
+# Supplement forms the bot itself says have unbacked claims (supplements.toml): never used as
+# the example in /help, the command menu or a usage text.
+UNBACKED_FORMS = ("glycinate", "bisglycinate", "threonate")
+
+
+def test_examples_use_a_neutral_label(content: Content) -> None:
+    shown = [f"command {c.name}: {c.description}" for c in content.commands]
+    shown += [f"texts {key}: {template}" for key, template in content.texts.templates.items()]
+    for line in shown:
+        for form in UNBACKED_FORMS:
+            assert form not in line.lower(), line

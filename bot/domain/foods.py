@@ -270,12 +270,14 @@ class Search:
     """The outcome of a food search.
 
     `food` is set for a good match; `others` then lists other good matches (ambiguous names
-    like "rice"). Without a good match, `suggestions` lists close ones (maybe none).
+    like "rice"). Without a good match, `suggestions` lists close ones (maybe none), or the
+    foods an ambiguous name fits equally well ("beans", "chocolate": `ambiguous`).
     """
 
     food: Food | None
     others: tuple[Food, ...] = ()
     suggestions: tuple[Food, ...] = ()
+    ambiguous: bool = False
 
 
 def search(query: str, foods: Sequence[Food]) -> Search:
@@ -293,7 +295,7 @@ def search(query: str, foods: Sequence[Food]) -> Search:
         rivals = [m for m in good if m.score >= top.score - AMBIGUOUS_GAP]
         if top.score < EXACT_MATCH and rivals:
             picks = [top.food, *(m.food for m in rivals)]
-            return Search(None, suggestions=tuple(picks[:MAX_SUGGESTIONS]))
+            return Search(None, suggestions=tuple(picks[:MAX_SUGGESTIONS]), ambiguous=True)
         others = [m.food for m in good if m.score >= top.score - OTHERS_GAP]
         return Search(top.food, others=tuple(others[:MAX_SUGGESTIONS]))
     close = [m.food for m in ranked if m.score >= CLOSE_MATCH]

@@ -218,7 +218,8 @@ def lookup_answer(content: Content, text: str) -> tuple[str, Rows]:
         return food_answer(content, found.food, query, found.others)
     if found.suggestions:
         rows = [[show_button(content, f, query.amount)] for f in found.suggestions]
-        return texts.get("food.did_you_mean", query=query.name[:MAX_ECHO]), rows
+        key = "food.which" if found.ambiguous else "food.did_you_mean"
+        return texts.get(key, query=query.name[:MAX_ECHO]), rows
     return texts.get("food.not_found", query=query.name[:MAX_ECHO]), [
         [(texts.raw("food.button_browse"), f"{FOODS_TOP}0")]
     ]

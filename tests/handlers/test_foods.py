@@ -285,7 +285,7 @@ async def test_registering_twice_adds_the_text_handler_once(chat: Chat) -> None:
 
 async def test_chocolate_asks_dark_or_milk(chat: Chat, fake: FakeRequest) -> None:
     reply = await chat.send("/food chocolate")
-    assert "Did you mean" in reply
+    assert "There is more than one “chocolate”. Did you mean" in reply
     data = {d for _, d in chat.buttons()}
     assert {"food:show:dark_chocolate", "food:show:milk_chocolate"} <= data
     await chat.press("food:show:milk_chocolate")

@@ -38,6 +38,10 @@ RNG = random.Random()
 Rows = list[list[Button]]
 
 
+# --------------------------------------------------------------------------------------------
+# /symptoms
+
+
 def symptoms_blocks(context: BotContext) -> tuple[list[str], str]:
     """Render the symptom sections, each a block, and the footer that ends every message.
 

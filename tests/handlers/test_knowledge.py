@@ -8,7 +8,13 @@ import pytest
 
 from bot.content import Content
 from bot.fake_api import strip_html
-from bot.handlers.knowledge import cited_by_group, pick_fact
+from bot.handlers.knowledge import (
+    cited_by_group,
+    group_page,
+    interactions_index,
+    medicine_page,
+    pick_fact,
+)
 from bot.render import MAX_TEXT, visible_length
 from tests.support.chat import Chat
 from tests.support.fake_request import FakeRequest
@@ -228,6 +234,16 @@ async def test_an_unknown_medicine_is_not_called_safe(chat: Chat, content: Conte
     ]
     reply = await chat.send("/interactions <b>x</b>")
     assert "<b>x</b>" in reply  # shown as typed, escaped
+
+
+def test_every_interactions_page_fits_in_one_message(content: Content) -> None:
+    # A page opens in place (one edited message), so it must not need splitting.
+    pages = [interactions_index(content)[0]]
+    pages += [group_page(content, g.id)[0] for g in content.interaction_groups]
+    pages += [medicine_page(content, item)[0] for item in content.interactions]
+    for page in pages:
+        assert visible_length(page) <= MAX_TEXT
+        assert len(page) <= MAX_TEXT
 
 
 def test_no_internal_notes_reach_users(content: Content) -> None:

@@ -90,13 +90,12 @@ def foods_page(
         if food.state == "dry":
             line += texts.raw("foods.dry_mark")
         lines.append(line)
-    if per_100g:
-        lines += ["", texts.raw("foods.footer_100g")]
-    lines += [
-        "",
-        texts.get("foods.footer", dv_mg=DAILY_VALUE_MG),
-        texts.get("common.source", source=food_sources(content, page_of.items)),
-    ]
+    footer = (
+        texts.raw("foods.footer_100g")
+        if per_100g
+        else texts.get("foods.footer", dv_mg=DAILY_VALUE_MG)
+    )
+    lines += ["", footer, texts.get("common.source", source=food_sources(content, page_of.items))]
 
     def to_page(index: int, *, per_100g: bool = per_100g) -> str:
         if cat is not None:

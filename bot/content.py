@@ -112,6 +112,11 @@ class Food(Sourced):
     warning: str = ""  # a health caution (Brazil nuts: selenium): the answer gets the disclaimer
 
     @property
+    def dry(self) -> bool:
+        """Return True for a dry grain or legume, weighed before cooking."""
+        return self.state == "dry"
+
+    @property
     def dv_percent(self) -> int:
         """Return the share of the 420 mg Daily Value in one serving, rounded."""
         return round_half_up(self.mg_per_serving * 100 / DAILY_VALUE_MG)

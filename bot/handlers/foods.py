@@ -87,7 +87,7 @@ def foods_page(
                 serving=food.serving,
                 dv=food.dv_percent,
             )
-        if food.state == "dry":
+        if food.dry:
             line += texts.raw("foods.dry_mark")
         lines.append(line)
     footer = (

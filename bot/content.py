@@ -31,6 +31,11 @@ DAILY_VALUE_MG = 420  # adult Daily Value used on US labels (NIH ODS)
 # never shipped, and the loader rejects them.
 VERIFICATION_LEVELS = frozenset({"ods_verified", "ods_text_via_copy", "other_source", "computed"})
 
+# Tips and facts are marked as one of these; "health" items carry the disclaimer.
+ITEM_KINDS = frozenset({"health", "general"})
+
+FOOD_STATES = frozenset({"raw", "cooked", "dry", "ready"})
+
 FOOD_CATEGORIES = (
     "nuts_seeds",
     "legumes",
@@ -102,6 +107,18 @@ class Food(Sourced):
     # mg_per_100g are placeholders (100 g = one serving) and must not be shown or used for
     # "/food X 50g" answers. Answer with the per-serving figure instead.
     grams_known: bool = True
+    # How the serving is weighed: "raw", "cooked", "dry" (uncooked grains and legumes, cooked
+    # before eating) or "ready" (eaten as sold: nuts, seeds, dairy, chocolate, canned fish).
+    # Required; the per-100 g figure must describe the same state (tests/test_content.py).
+    state: str = ""
+    ndb: str = ""  # USDA Standard Reference number (NDB) behind mg_per_100g, when no FDC id
+    per_100g_record: str = ""  # the USDA record's description, for fdc_id or ndb
+    warning: str = ""  # a health caution (Brazil nuts: selenium): the answer gets the disclaimer
+
+    @property
+    def dry(self) -> bool:
+        """Return True for a dry grain or legume, weighed before cooking."""
+        return self.state == "dry"
 
     @property
     def dv_percent(self) -> int:
@@ -115,6 +132,14 @@ class Tip(Sourced):
 
     id: str
     text: str
+    # "health": touches symptoms, doses, conditions or medicines, so every message carrying it
+    # ends with the ask-a-doctor-or-pharmacist line. "general": food and everyday facts.
+    kind: str
+
+    @property
+    def health(self) -> bool:
+        """Return True for a health item (its message ends with the disclaimer)."""
+        return self.kind == "health"
 
 
 @dataclass(frozen=True)
@@ -123,6 +148,12 @@ class Fact(Sourced):
 
     id: str
     text: str
+    kind: str  # "health" or "general", as for Tip
+
+    @property
+    def health(self) -> bool:
+        """Return True for a health item (its message ends with the disclaimer)."""
+        return self.kind == "health"
 
 
 @dataclass(frozen=True)
@@ -164,14 +195,26 @@ class UpperLimit(Sourced):
 
 
 @dataclass(frozen=True)
-class Interaction(Sourced):
-    """A medicine class that interacts with magnesium."""
+class InteractionGroup:
+    """A group of medicines by what they are for (bones, infections, HIV, ...)."""
 
     id: str
+    title: str
+    emoji: str
+
+
+@dataclass(frozen=True)
+class Interaction(Sourced):
+    """A medicine (or class of medicines) that interacts with magnesium, with its own timing."""
+
+    id: str
+    group: str  # an InteractionGroup id
+    name: str  # short label for buttons and the index
     drug_class: str
     examples: str
     effect: str
     timing: str
+    aliases: tuple[str, ...] = ()  # generic and brand names to find it by, lower case
 
 
 @dataclass(frozen=True)
@@ -272,6 +315,7 @@ class Content:
     symptoms: tuple[SymptomSection, ...]
     supplements: Supplements
     interactions: tuple[Interaction, ...]
+    interaction_groups: tuple[InteractionGroup, ...]
     rda: tuple[RdaRow, ...]
     faq: tuple[FaqItem, ...]
     cities: Mapping[str, str]  # cities.toml: normalised city name -> IANA zone
@@ -288,6 +332,12 @@ class Content:
     def category(self, category_id: str) -> Category | None:
         """Return the category with this id, if any."""
         return next((c for c in self.categories if c.id == category_id), None)
+
+    def with_disclaimer(self, text: str, item: Tip | Fact) -> str:
+        """Return a tip's or fact's message, ending with the disclaimer when it is about health."""
+        if not item.health:
+            return text
+        return f"{text}\n{self.texts.raw('common.disclaimer')}"
 
 
 def round_half_up(value: float) -> int:
@@ -469,15 +519,23 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
                 raise ContentError(f"{where}: unknown per_100g_source {source_id!r}")
         if food.per_100g_verification and food.per_100g_verification not in VERIFICATION_LEVELS:
             raise ContentError(f"{where}: per_100g_verification is not shippable")
+        if food.state not in FOOD_STATES:
+            raise ContentError(f"{where}: state must be one of {sorted(FOOD_STATES)}")
+        if (food.fdc_id is not None or food.ndb) and not food.per_100g_record:
+            raise ContentError(f"{where}: a USDA record (fdc_id or ndb) needs per_100g_record")
 
     tips = _entries(_read(directory, "tips.toml"), "tip", Tip, "tips.toml")
     facts = _entries(_read(directory, "facts.toml"), "fact", Fact, "facts.toml")
     _unique([t.id for t in tips], "tips.toml")
     _unique([f.id for f in facts], "facts.toml")
-    for tip in tips:
-        _check_sourced(tip, sources, f"tips.toml [[tip]] {tip.id}")
-    for fact in facts:
-        _check_sourced(fact, sources, f"facts.toml [[fact]] {fact.id}")
+    marked: list[tuple[str, Tip | Fact]] = [
+        *((f"tips.toml [[tip]] {tip.id}", tip) for tip in tips),
+        *((f"facts.toml [[fact]] {fact.id}", fact) for fact in facts),
+    ]
+    for where, entry in marked:
+        _check_sourced(entry, sources, where)
+        if entry.kind not in ITEM_KINDS:
+            raise ContentError(f"{where}: kind must be one of {sorted(ITEM_KINDS)}")
 
     symptoms_data = _read(directory, "symptoms.toml")
     sections = []
@@ -507,11 +565,26 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
     _check_sourced(covers, sources, "supplements.toml [ul_covers]")
     supplements = Supplements(forms=forms, upper_limits=limits, ul_covers=covers)
 
-    interactions = _entries(
-        _read(directory, "interactions.toml"), "interaction", Interaction, "interactions.toml"
-    )
+    interactions_data = _read(directory, "interactions.toml")
+    groups = _entries(interactions_data, "group", InteractionGroup, "interactions.toml")
+    interactions = _entries(interactions_data, "interaction", Interaction, "interactions.toml")
+    _unique([g.id for g in groups], "interactions.toml [[group]]")
+    _unique([i.id for i in interactions], "interactions.toml [[interaction]]")
+    group_ids = {g.id for g in groups}
+    aliases: dict[str, str] = {}
     for inter in interactions:
-        _check_sourced(inter, sources, f"interactions.toml [[interaction]] {inter.id}")
+        where = f"interactions.toml [[interaction]] {inter.id}"
+        _check_sourced(inter, sources, where)
+        if inter.group not in group_ids:
+            raise ContentError(f"{where}: unknown group {inter.group!r}")
+        for alias in inter.aliases:
+            if alias != alias.lower().strip() or not alias:
+                raise ContentError(f"{where}: alias {alias!r} must be lower case")
+            if aliases.setdefault(alias, inter.id) != inter.id:
+                raise ContentError(f"{where}: alias {alias!r} is also {aliases[alias]!r}'s")
+    for group in groups:
+        if not any(i.group == group.id for i in interactions):
+            raise ContentError(f"interactions.toml [[group]] {group.id}: has no medicine")
 
     rda = _entries(_read(directory, "rda.toml"), "row", RdaRow, "rda.toml")
     for row in rda:
@@ -533,6 +606,7 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
         symptoms=tuple(sections),
         supplements=supplements,
         interactions=interactions,
+        interaction_groups=groups,
         rda=rda,
         faq=faq,
         cities=_cities(directory / "cities.toml"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rapidfuzz import fuzz
 
 from bot.content import (
     CONTENT_DIR,
@@ -135,7 +136,7 @@ def data_texts(content: Content) -> Iterator[tuple[str, str]]:
         yield f"category {category.id}", category.title
     for food in content.foods:
         values = (food.name, food.serving, food.note, food.per_100g_basis, *food.aliases)
-        yield f"food {food.id}", " ".join(values)
+        yield f"food {food.id}", " ".join((*values, food.warning))
     for tip in content.tips:
         yield f"tip {tip.id}", tip.text
     for fact in content.facts:
@@ -149,9 +150,11 @@ def data_texts(content: Content) -> Iterator[tuple[str, str]]:
     for limit in content.supplements.upper_limits:
         yield "upper_limit", limit.label
     yield "ul_covers", content.supplements.ul_covers.text
+    for group in content.interaction_groups:
+        yield f"interaction group {group.id}", group.title
     for inter in content.interactions:
-        values = (inter.drug_class, inter.examples, inter.effect, inter.timing)
-        yield f"interaction {inter.id}", " ".join(values)
+        values = (inter.name, inter.drug_class, inter.examples, inter.effect, inter.timing)
+        yield f"interaction {inter.id}", " ".join((*values, *inter.aliases))
     for row in content.rda:
         yield "rda", row.label
     for question in content.faq:
@@ -283,13 +286,85 @@ def test_food_grams_and_per_100g_values_agree(content: Content) -> None:
             continue
         assert food.per_100g_source, food.id
         assert food.per_100g_verification in VERIFICATION_LEVELS, food.id
-        if food.fdc_id is not None:
-            assert food.per_100g_source == ("usda_fdc",), food.id
+        if food.fdc_id is not None or food.ndb:
+            # A USDA record: FoodData Central (nutrimetrics) or Standard Reference (SR28) data.
+            assert food.per_100g_source in (("usda_fdc",), ("usda_sr28",)), food.id
             assert food.per_100g_verification == "other_source", food.id
+            assert food.per_100g_record, food.id
         else:
             assert food.per_100g_verification == "computed", food.id
         from_100g = food.mg_per_100g * food.serving_g / 100
         assert from_100g == pytest.approx(food.mg_per_serving, rel=0.01, abs=0.3), food.id
+
+
+COOKED_WORDS = re.compile(r"\b(cooked|boiled|baked|broiled|roasted|fried)\b", re.IGNORECASE)
+DRY_WORDS = re.compile(r"\b(dry|uncooked)\b(?! roasted)", re.IGNORECASE)  # not "dry roasted"
+
+
+def test_per_100g_and_serving_describe_the_same_state(content: Content) -> None:
+    """A cooked food never carries a raw or dry record's per-100 g figure, nor the reverse."""
+    problems = []
+    for food in content.foods:
+        label = f"{food.id} ({food.state})"
+        shown = " ".join([food.name, food.serving, food.per_100g_basis])
+        says_cooked = re.search(r"\b(cooked|boiled|baked|broiled)\b", food.name, re.IGNORECASE)
+        if says_cooked and food.state != "cooked":
+            problems.append(f"{label}: its name says cooked")
+        if food.state == "dry" and not (DRY_WORDS.search(food.name) and DRY_WORDS.search(shown)):
+            problems.append(f"{label}: a dry food says 'dry' or 'uncooked' in name and serving")
+        if DRY_WORDS.search(food.name) and food.state != "dry":
+            problems.append(f"{label}: its name says dry")
+        record = food.per_100g_record
+        if not record:
+            continue  # per 100 g worked out from the serving itself: the same state by design
+        if food.state == "cooked" and not COOKED_WORDS.search(record):
+            problems.append(f"{label}: a cooked serving with an uncooked record {record!r}")
+        if food.state != "cooked" and COOKED_WORDS.search(record):
+            problems.append(f"{label}: a {food.state} serving with a cooked record {record!r}")
+        if food.state in ("raw", "dry") and not re.search(r"\b(raw|uncooked)\b", record, re.I):
+            problems.append(f"{label}: the record {record!r} is not raw")
+    assert not problems, "\n".join(problems)
+
+
+def test_cooked_foods_use_the_cooked_usda_records(content: Content) -> None:
+    # Fact base 10.8: food id -> (mg per 100 g, FDC id or None, SR number).
+    cooked = {
+        "black_beans": (70, 173735, "16015"),
+        "brown_rice": (39, 169704, "20037"),
+        "white_rice": (12, None, "20045"),
+        "instant_oatmeal": (27, None, "08121"),
+        "spinach": (87, 168463, "11458"),
+        "broccoli": (21, None, "11091"),
+        "lentils_cooked": (36, 172421, "16070"),
+        "swiss_chard": (86, None, "11148"),
+    }
+    for food_id, (mg, fdc_id, ndb) in cooked.items():
+        food = content.food(food_id)
+        assert food is not None, food_id
+        assert (food.mg_per_100g, food.fdc_id, food.ndb, food.state) == (mg, fdc_id, ndb, "cooked")
+    apple = content.food("apple")
+    assert apple is not None
+    assert (apple.mg_per_100g, apple.fdc_id, apple.state) == (5, 171688, "raw")
+    assert apple.serving_g == 182
+    assert "182 g" in apple.serving
+    chia = content.food("chia_seeds")
+    assert chia is not None
+    assert (chia.mg_per_100g, chia.fdc_id) == (335, 170554)  # the record, not 111 mg / 28.35 g
+    lentils = content.food("lentils")
+    assert lentils is not None
+    assert (lentils.state, lentils.mg_per_100g) == ("dry", 47)
+
+
+def test_brazil_nuts_are_a_small_serving_with_a_selenium_warning(content: Content) -> None:
+    nuts = content.food("brazil_nuts")
+    assert nuts is not None
+    assert nuts.serving_g <= 10  # 1-2 nuts of 5 g: a 30 g handful holds ~575 micrograms
+    assert "2 nuts" in nuts.serving
+    assert "selenium" in nuts.warning
+    assert "400 micrograms" in nuts.warning
+    tip = next(t for t in content.tips if t.id == "t29")
+    assert "selenium" in tip.text
+    assert tip.health
 
 
 def test_food_names_aliases_and_categories(content: Content) -> None:
@@ -366,7 +441,7 @@ def test_rda_rows(content: Content) -> None:
     ]
     got = [(r.kind, r.male, r.female, r.pregnancy, r.lactation) for r in rows]
     assert got == expected
-    assert [r.age_from_months for r in rows] == [0, 6, 12, 48, 108, 168, 228, 372, 612]
+    assert [r.age_from_months for r in rows] == [0, 7, 12, 48, 108, 168, 228, 372, 612]
     # Rows up to 14-18 years are the verified ODS consumer table; adult splits are FNB.
     assert {r.verification for r in rows[:6]} == {"ods_verified"}
     assert {r.verification for r in rows[6:]} == {"other_source"}
@@ -380,6 +455,56 @@ def test_interactions_name_their_medicines(content: Content) -> None:
         assert inter.examples, inter.id
         assert inter.effect, inter.id
         assert inter.timing, inter.id
+
+
+# Lifestyle and shop pages: never the source of medicine advice where the fact base has a label,
+# an SmPC or the ODS sheet. GoodRx stays only for high-dose zinc (nothing stronger exists).
+WEAK_MEDICINE_SOURCES = {"heartysoul", "recipiq", "newsmax_rxlist", "goodrx"}
+
+
+def test_medicines_a_pharmacist_expects_each_with_its_own_rule(content: Content) -> None:
+    ids = {inter.id for inter in content.interactions}
+    expected = {
+        "dolutegravir",
+        "bictegravir",
+        "raltegravir",
+        "cabotegravir",
+        "levothyroxine",
+        "gabapentin",
+        "azole_antifungals",
+        "digoxin",
+        "penicillamine",
+        "mycophenolate",
+        "eltrombopag",
+        "polystyrene_sulfonate",
+        "potassium_sparing_diuretics",
+    }
+    assert expected <= ids
+    by_id = {inter.id: inter for inter in content.interactions}
+    assert "4 hours" in by_id["levothyroxine"].timing
+    assert "2 hours after" in by_id["gabapentin"].timing
+    assert "Avoid" in by_id["raltegravir"].timing
+    assert "2 hours before or 6 hours after" in by_id["dolutegravir"].timing
+    assert "2 hours before or 4 hours after" in by_id["cabotegravir"].timing
+    assert "amiloride" in by_id["potassium_sparing_diuretics"].examples
+    assert "spironolactone" in by_id["potassium_sparing_diuretics"].examples
+    assert "kidney disease" in by_id["potassium_sparing_diuretics"].timing
+    for inter in content.interactions:
+        weak = WEAK_MEDICINE_SOURCES & set(inter.source)
+        assert not weak or inter.id == "zinc", f"{inter.id}: weak source {sorted(weak)}"
+    medicine_tips = [t for t in content.tips if set(t.source) & WEAK_MEDICINE_SOURCES]
+    assert [t.id for t in medicine_tips] == ["t62"]  # the zinc tip
+
+
+def test_wording_the_review_asked_for(content: Content) -> None:
+    for label, text in data_texts(content):
+        assert "there is no evidence" not in text.lower(), label
+    tips = {t.id: t.text for t in content.tips}
+    assert "upper limit" in tips["t57"]  # EFSA's 250 mg is a maximum, not a minimum
+    assert "beans vary" not in tips["t33"]  # lentils are not beans
+    assert "30 minutes to 4 hours" not in tips["t58"]
+    facts = {f.id: f.text for f in content.facts}
+    assert not facts["f06"].startswith("The NMDA plug")  # each fact stands alone
 
 
 def test_faq_questions_fit_on_a_button(content: Content) -> None:
@@ -588,3 +713,60 @@ def test_every_text_key_used_in_code_exists_with_matching_placeholders(content: 
     assert uses, "the scanner found no texts.get/texts.raw calls in bot/"
     problems = check_text_uses(uses, content.texts)
     assert not problems, "\n".join(problems)
+
+
+# Supplement forms the bot itself says have unbacked claims (supplements.toml): never used as
+# the example in /help, the command menu or a usage text.
+UNBACKED_FORMS = ("glycinate", "bisglycinate", "threonate")
+
+
+def test_examples_use_a_neutral_label(content: Content) -> None:
+    shown = [f"command {c.name}: {c.description}" for c in content.commands]
+    shown += [f"texts {key}: {template}" for key, template in content.texts.templates.items()]
+    for line in shown:
+        for form in UNBACKED_FORMS:
+            assert form not in line.lower(), line
+
+
+# --------------------------------------------------------------------------------------------
+# No tip repeats a fact, an FAQ answer, a /symptoms line or another tip
+
+NEAR_SORT = 70  # rapidfuzz token_sort_ratio: the same words, more or less in the same order
+NEAR_SET = 85  # token_set_ratio: one text is (nearly) the other plus a few words
+MIN_WORDS_FOR_SET = 6  # short lines ("Seizures") are subsets of many texts
+
+
+def near_duplicates(texts: list[tuple[str, str]]) -> list[str]:
+    """Return one line per pair of texts that nearly repeat each other."""
+    found = []
+    for (label_a, a), (label_b, b) in itertools.combinations(texts, 2):
+        if label_a.startswith("symptoms") and label_b.startswith("symptoms"):
+            continue  # /symptoms lists a sign and, later, when it needs help: one message
+        by_sort = fuzz.token_sort_ratio(a, b)
+        long_enough = min(len(a.split()), len(b.split())) >= MIN_WORDS_FOR_SET
+        by_set = fuzz.token_set_ratio(a, b) if long_enough else 0.0
+        if by_sort >= NEAR_SORT or by_set >= NEAR_SET:
+            found.append(f"{label_a} ~ {label_b} (sort {by_sort:.0f}, set {by_set:.0f})")
+    return found
+
+
+def test_the_near_duplicate_check_catches_a_reworded_copy() -> None:
+    texts = [
+        ("tip a", "Your gut takes up only about 30 to 40% of the magnesium in food, on average."),
+        ("fact b", "On average, the gut absorbs only about 30 to 40% of the magnesium in food."),
+        ("tip c", "Pumpkin seeds lead the food list with about 156 mg per ounce."),
+    ]
+    assert near_duplicates(texts) == ["tip a ~ fact b (sort 81, set 82)"]
+
+
+def test_no_near_duplicates_across_tips_facts_faq_and_symptoms(content: Content) -> None:
+    texts = [(f"tip {t.id}", t.text) for t in content.tips]
+    texts += [(f"fact {f.id}", f.text) for f in content.facts]
+    texts += [(f"faq {q.id}", q.answer) for q in content.faq]
+    texts += [
+        (f"symptoms {s.id} {i}", item.text)
+        for s in content.symptoms
+        for i, item in enumerate(s.items)
+    ]
+    assert not near_duplicates(texts), "\n".join(near_duplicates(texts))
+    assert len(content.tips) >= 60

@@ -93,7 +93,7 @@ def tip_message(content: Content, tip_id: str) -> Draft | None:
     if tip is None:
         return None
     text = content.texts.get("delivery.tip", text=tip.text, source=content.source_names(tip))
-    return Draft(text, tip_buttons(content.texts))
+    return Draft(content.with_disclaimer(text, tip), tip_buttons(content.texts))
 
 
 def reminder_message(

@@ -181,8 +181,12 @@ def format_number(value: float) -> str:
 
 
 def format_amount_mg(value: float) -> str:
-    """Format a computed amount of magnesium: whole mg, or one decimal below 10 mg."""
-    return str(round_half_up(value)) if value >= 10 else f"{value:.1f}"
+    """Format an amount of magnesium as users see it: whole mg ("118"), "<1" below half a mg.
+
+    Data files keep decimals (117.6 mg in 30 g of flaxseed); people are shown whole milligrams.
+    """
+    whole = round_half_up(value)
+    return str(whole) if whole > 0 else "<1"
 
 
 def format_mg_range(low: float, high: float | None) -> str:
@@ -193,10 +197,10 @@ def format_mg_range(low: float, high: float | None) -> str:
 
 
 def format_mg(food: Food) -> str:
-    """Return the mg in one serving, as a range when the source gives one ("24–27")."""
+    """Return the whole mg in one serving, as a range when the source gives one ("24–27")."""
     if food.serving_mg_max is not None and food.serving_mg_max > food.mg_per_serving:
-        return f"{format_number(food.mg_per_serving)}–{format_number(food.serving_mg_max)}"
-    return format_number(food.mg_per_serving)
+        return format_mg_range(food.mg_per_serving, food.serving_mg_max)
+    return format_amount_mg(food.mg_per_serving)
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,12 +270,14 @@ class Search:
     """The outcome of a food search.
 
     `food` is set for a good match; `others` then lists other good matches (ambiguous names
-    like "rice"). Without a good match, `suggestions` lists close ones (maybe none).
+    like "rice"). Without a good match, `suggestions` lists close ones (maybe none), or the
+    foods an ambiguous name fits equally well ("beans", "chocolate": `ambiguous`).
     """
 
     food: Food | None
     others: tuple[Food, ...] = ()
     suggestions: tuple[Food, ...] = ()
+    ambiguous: bool = False
 
 
 def search(query: str, foods: Sequence[Food]) -> Search:
@@ -289,7 +295,7 @@ def search(query: str, foods: Sequence[Food]) -> Search:
         rivals = [m for m in good if m.score >= top.score - AMBIGUOUS_GAP]
         if top.score < EXACT_MATCH and rivals:
             picks = [top.food, *(m.food for m in rivals)]
-            return Search(None, suggestions=tuple(picks[:MAX_SUGGESTIONS]))
+            return Search(None, suggestions=tuple(picks[:MAX_SUGGESTIONS]), ambiguous=True)
         others = [m.food for m in good if m.score >= top.score - OTHERS_GAP]
         return Search(top.food, others=tuple(others[:MAX_SUGGESTIONS]))
     close = [m.food for m in ranked if m.score >= CLOSE_MATCH]
@@ -354,7 +360,15 @@ def paginate(items: Sequence[T], index: int, size: int) -> Page[T]:
     return Page(tuple(items[first : first + size]), index, count, first)
 
 
-def top_foods(foods: Sequence[Food], category: str | None = None) -> list[Food]:
-    """Return the foods (of one category, or all) by mg per serving, richest first."""
+def top_foods(
+    foods: Sequence[Food], category: str | None = None, *, per_100g: bool = False
+) -> list[Food]:
+    """Return the foods (of one category, or all) by mg per serving, richest first.
+
+    With `per_100g`, rank by mg per 100 g instead, leaving out foods whose serving has no
+    known weight (their per-100 g figure is a placeholder).
+    """
     chosen = [f for f in foods if category is None or f.category == category]
+    if per_100g:
+        return sorted((f for f in chosen if f.grams_known), key=lambda f: (-f.mg_per_100g, f.name))
     return sorted(chosen, key=lambda f: (-f.mg_per_serving, f.name))

@@ -45,6 +45,9 @@ MONTH_WORDS = frozenset({"mo", "mos", "month", "months", "mth", "mths"})
 YEAR_WORDS = frozenset({"y", "yo", "yr", "yrs", "year", "years", "old", "age", "aged"})
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+")
+# A minus sign (ASCII, or U+2212) right before a number: "-1", "- 5". Hyphens between words
+# ("35-year-old") are separators and stay allowed.
+_NEGATIVE = re.compile(r"(?<![\w.,])[-\u2212]\s*\d")
 
 
 class IntakeError(enum.Enum):
@@ -86,6 +89,8 @@ class Intake:
 
 def parse_intake(text: str) -> IntakeQuery | IntakeError:
     """Parse "35 f", "f 35", "16 m", "pregnant 30", "lactating 25", "2", "5 months", "35f"."""
+    if _NEGATIVE.search(text):
+        return IntakeError.BAD_AGE  # "-1" is not an age; never read it as 1
     tokens = _TOKEN.findall(text.lower().replace("-", " "))
     numbers: list[float] = []
     months = False

@@ -1,4 +1,4 @@
-"""/foods (top foods, by category, paged) and /food X [amount]; plain food names too."""
+"""/foods (per serving or per 100 g, by category, paged), /food X [amount], plain food names."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.domain.foods import (
     FoodQuery,
     amount_token,
     dv_percent,
+    format_amount_mg,
     format_mg,
     format_mg_range,
     format_number,
@@ -32,6 +33,8 @@ from bot.render import Button, edit, reply
 
 FOODS_TOP = "foods:top:"  # + page (from 0)
 FOODS_CAT = "foods:cat:"  # + category id + ":" + page
+FOODS_TOP_100G = "foods:t100:"  # the same lists ranked per 100 g
+FOODS_CAT_100G = "foods:c100:"
 FOOD_SHOW = "food:show:"  # + food id, then ":" + amount token ("g50", "s2") when one was asked
 MENU_FOODS = f"{MENU}foods"
 
@@ -51,19 +54,31 @@ def food_sources(content: Content, foods: Sequence[Food]) -> str:
     return sources_of(content, foods, [s for f in foods for s in f.per_100g_source])
 
 
-def foods_page(content: Content, category: str | None, page: int) -> tuple[str, Rows]:
-    """Render one page of the top-foods list (all foods, or one category) and its buttons."""
+def foods_page(
+    content: Content, category: str | None, page: int, *, per_100g: bool = False
+) -> tuple[str, Rows]:
+    """Render one page of the top-foods list (all foods, or one category) and its buttons.
+
+    Ranked per serving, as the NIH ODS table is, or per 100 g (`per_100g`) so that servings
+    of very different sizes can be compared. Dry, uncooked foods are marked either way.
+    """
     texts = content.texts
     cat = content.category(category) if category else None
-    page_of = paginate(top_foods(content.foods, cat.id if cat else None), page, PAGE_SIZE)
+    ranked = top_foods(content.foods, cat.id if cat else None, per_100g=per_100g)
+    page_of = paginate(ranked, page, PAGE_SIZE)
     if cat is None:
-        title = texts.raw("foods.title_top")
+        title = texts.raw("foods.title_top_100g" if per_100g else "foods.title_top")
     else:
         title = texts.get("foods.title_category", emoji=cat.emoji, title=cat.title)
-    lines = [title, texts.get("foods.page", page=page_of.index + 1, pages=page_of.count), ""]
+    page_key = "foods.page_100g" if per_100g else "foods.page"
+    lines = [title, texts.get(page_key, page=page_of.index + 1, pages=page_of.count), ""]
     for rank, food in enumerate(page_of.items, start=page_of.first + 1):
-        lines.append(
-            texts.get(
+        if per_100g:
+            line = texts.get(
+                "foods.line_100g", rank=rank, name=food.name, mg=format_amount_mg(food.mg_per_100g)
+            )
+        else:
+            line = texts.get(
                 "foods.line",
                 rank=rank,
                 name=food.name,
@@ -71,15 +86,20 @@ def foods_page(content: Content, category: str | None, page: int) -> tuple[str, 
                 serving=food.serving,
                 dv=food.dv_percent,
             )
-        )
-    lines += [
-        "",
-        texts.get("foods.footer", dv_mg=DAILY_VALUE_MG),
-        texts.get("common.source", source=food_sources(content, page_of.items)),
-    ]
+        if food.dry:
+            line += texts.raw("foods.dry_mark")
+        lines.append(line)
+    footer = (
+        texts.raw("foods.footer_100g")
+        if per_100g
+        else texts.get("foods.footer", dv_mg=DAILY_VALUE_MG)
+    )
+    lines += ["", footer, texts.get("common.source", source=food_sources(content, page_of.items))]
 
-    def to_page(index: int) -> str:
-        return f"{FOODS_CAT}{cat.id}:{index}" if cat else f"{FOODS_TOP}{index}"
+    def to_page(index: int, *, per_100g: bool = per_100g) -> str:
+        if cat is not None:
+            return f"{FOODS_CAT_100G if per_100g else FOODS_CAT}{cat.id}:{index}"
+        return f"{FOODS_TOP_100G if per_100g else FOODS_TOP}{index}"
 
     rows: Rows = []
     nav: list[Button] = []
@@ -89,20 +109,24 @@ def foods_page(content: Content, category: str | None, page: int) -> tuple[str, 
         nav.append((texts.raw("foods.button_next"), to_page(page_of.index + 1)))
     if nav:
         rows.append(nav)
+    switch = "foods.button_per_serving" if per_100g else "foods.button_per_100g"
+    rows.append([(texts.raw(switch), to_page(0, per_100g=not per_100g))])
     others = [c for c in content.categories if cat is None or c.id != cat.id]
+    prefix = FOODS_CAT_100G if per_100g else FOODS_CAT
     buttons = [
         (
             plain(texts.get("foods.button_category", emoji=c.emoji, title=c.title)),
-            f"{FOODS_CAT}{c.id}:0",
+            f"{prefix}{c.id}:0",
         )
         for c in others
-        if any(f.category == c.id for f in content.foods)
+        if any(f.category == c.id for f in top_foods(content.foods, c.id, per_100g=per_100g))
     ]
     rows += [
         buttons[i : i + CATEGORIES_PER_ROW] for i in range(0, len(buttons), CATEGORIES_PER_ROW)
     ]
     if cat is not None:
-        rows.append([(texts.raw("foods.button_top"), f"{FOODS_TOP}0")])
+        top = FOODS_TOP_100G if per_100g else FOODS_TOP
+        rows.append([(texts.raw("foods.button_top"), f"{top}0")])
     return "\n".join(lines), rows
 
 
@@ -154,11 +178,13 @@ def food_answer(
             dv_mg=DAILY_VALUE_MG,
         ),
     ]
-    per_100g = format_number(food.mg_per_100g)
+    per_100g = format_amount_mg(food.mg_per_100g)
     if not food.grams_known:
         lines.append(texts.raw("food.per_100g_unknown"))
     elif food.fdc_id is not None:
         lines.append(texts.get("food.per_100g_fdc", mg=per_100g, fdc_id=food.fdc_id))
+    elif food.ndb:
+        lines.append(texts.get("food.per_100g_sr", mg=per_100g, ndb=food.ndb))
     else:
         lines.append(texts.get("food.per_100g_computed", mg=per_100g))
     if food.grams_known and food.per_100g_basis:
@@ -166,7 +192,11 @@ def food_answer(
     lines += amount_lines(content, food, query)
     if food.note:
         lines.append(texts.get("food.note", note=food.note))
+    if food.warning:
+        lines.append(texts.get("food.warning", warning=food.warning))
     lines += ["", texts.get("common.source", source=food_sources(content, [food]))]
+    if food.warning:  # a health caution: end with the ask-a-doctor-or-pharmacist line
+        lines.append(texts.raw("common.disclaimer"))
     rows: Rows = []
     if others:
         lines += ["", texts.raw("food.others")]
@@ -186,7 +216,8 @@ def lookup_answer(content: Content, text: str) -> tuple[str, Rows]:
         return food_answer(content, found.food, query, found.others)
     if found.suggestions:
         rows = [[show_button(content, f, query.amount)] for f in found.suggestions]
-        return texts.get("food.did_you_mean", query=query.name[:MAX_ECHO]), rows
+        key = "food.which" if found.ambiguous else "food.did_you_mean"
+        return texts.get(key, query=query.name[:MAX_ECHO]), rows
     return texts.get("food.not_found", query=query.name[:MAX_ECHO]), [
         [(texts.raw("food.button_browse"), f"{FOODS_TOP}0")]
     ]
@@ -213,11 +244,14 @@ async def foods_browse(update: Update, context: BotContext) -> None:
     """Show another page or category of the foods list, in place."""
     query = await answer_query(update)
     data = query.data or ""
-    if data.startswith(FOODS_CAT):
-        category, _, page = data.removeprefix(FOODS_CAT).rpartition(":")
-        text, rows = foods_page(context.content, category, int(page))
+    per_100g = data.startswith((FOODS_TOP_100G, FOODS_CAT_100G))
+    if data.startswith((FOODS_CAT, FOODS_CAT_100G)):
+        rest = data.removeprefix(FOODS_CAT_100G if per_100g else FOODS_CAT)
+        category, _, page = rest.rpartition(":")
+        text, rows = foods_page(context.content, category, int(page), per_100g=per_100g)
     else:
-        text, rows = foods_page(context.content, None, int(data.removeprefix(FOODS_TOP)))
+        page = data.removeprefix(FOODS_TOP_100G if per_100g else FOODS_TOP)
+        text, rows = foods_page(context.content, None, int(page), per_100g=per_100g)
     await edit(query, text, rows)
 
 
@@ -258,7 +292,11 @@ def register(app: BotApp) -> None:
     app.add_handler(CallbackQueryHandler(foods_menu, pattern=rf"^{re.escape(MENU_FOODS)}$"))
     app.add_handler(
         CallbackQueryHandler(
-            foods_browse, pattern=rf"^(?:{FOODS_TOP}\d{{1,3}}|{FOODS_CAT}\w{{1,40}}:\d{{1,3}})$"
+            foods_browse,
+            pattern=(
+                rf"^(?:(?:{FOODS_TOP}|{FOODS_TOP_100G})\d{{1,3}}"
+                rf"|(?:{FOODS_CAT}|{FOODS_CAT_100G})\w{{1,40}}:\d{{1,3}})$"
+            ),
         )
     )
     app.add_handler(

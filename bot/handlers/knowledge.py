@@ -1,4 +1,7 @@
-"""Reference answers: /symptoms, /fact, /supplements, /interactions, /faq and /sources."""
+"""Reference answers: /symptoms, /fact, /supplements, /interactions, /faq and /sources.
+
+Every health answer ends with the disclaimer, in every message it is split into.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,13 @@ import re
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.content import Content
+from bot.content import Content, Fact, Interaction, InteractionGroup
 from bot.context import BotApp, BotContext
 from bot.domain.facts import pick_fact
+from bot.domain.medicines import find_medicine
 from bot.domain.rda import adult_upper_limit
 from bot.handlers.common import MENU, answer_query, health_footer, message_of
-from bot.handlers.pieces import send_blocks, sources_of, unique
+from bot.handlers.pieces import plain, send_blocks, sources_of, unique
 from bot.render import Button, edit, reply
 
 FACT_NEXT = "fact:next"
@@ -21,23 +25,27 @@ FAQ_LIST = "faq:list"  # the back button (no question has the id "list": see faq
 MENU_SYMPTOMS = f"{MENU}symptoms"
 MENU_FACT = f"{MENU}fact"
 MENU_SUPPLEMENTS = f"{MENU}supplements"
+INTER_INDEX = "int:index"  # the groups of medicines
+INTER_GROUP = "int:group:"  # + group id
+INTER_SHOW = "int:show:"  # + medicine id
+GROUPS_PER_ROW = 2
+MAX_ECHO = 40  # characters of the user's words quoted back
 
 LAST_FACT = "last_fact"  # user_data key: the fact shown last, never shown twice in a row
 
 Rows = list[list[Button]]
 
 
-def with_footer(blocks: list[str], footer: str) -> list[str]:
-    """Attach the footer to the last block, so it is never sent on its own."""
-    return [*blocks[:-1], f"{blocks[-1]}\n\n{footer}"]
-
-
 # --------------------------------------------------------------------------------------------
 # /symptoms
 
 
-def symptoms_blocks(context: BotContext) -> list[str]:
-    """Render the symptom sections, each a block, ending with sources and the footer."""
+def symptoms_blocks(context: BotContext) -> tuple[list[str], str]:
+    """Render the symptom sections, each a block, and the footer that ends every message.
+
+    The items carry no source line of their own, so the footer (their sources and the
+    disclaimer) closes each message the answer is split into.
+    """
     content = context.content
     texts = content.texts
     blocks = [texts.raw("symptoms.title")]
@@ -48,14 +56,15 @@ def symptoms_blocks(context: BotContext) -> list[str]:
         lines += [texts.get("symptoms.item", text=item.text) for item in section.items]
         blocks.append("\n".join(lines))
     items = [item for section in content.symptoms for item in section.items]
-    return with_footer(blocks, health_footer(context, sources_of(content, items)))
+    return blocks, health_footer(context, sources_of(content, items))
 
 
 async def symptoms(update: Update, context: BotContext) -> None:
     """Send the signs of low magnesium, who is at risk and when to get help."""
     if update.callback_query is not None:
         await answer_query(update)
-    await send_blocks(message_of(update), symptoms_blocks(context))
+    blocks, footer = symptoms_blocks(context)
+    await send_blocks(message_of(update), blocks, footer=footer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -69,6 +78,12 @@ def fact_text(context: BotContext) -> tuple[str, Rows]:
     user_data = context.user_data if context.user_data is not None else {}
     chosen = pick_fact(content.facts, user_data.get(LAST_FACT), context.deps.rng)
     user_data[LAST_FACT] = chosen.id
+    return fact_message(content, chosen), [[(texts.raw("fact.button_next"), FACT_NEXT)]]
+
+
+def fact_message(content: Content, chosen: Fact) -> str:
+    """Render one fact with its source, and the disclaimer when it is about health."""
+    texts = content.texts
     text = "\n".join(
         [
             texts.raw("fact.title"),
@@ -78,7 +93,7 @@ def fact_text(context: BotContext) -> tuple[str, Rows]:
             texts.get("common.source", source=content.source_names(chosen)),
         ]
     )
-    return text, [[(texts.raw("fact.button_next"), FACT_NEXT)]]
+    return content.with_disclaimer(text, chosen)
 
 
 async def fact(update: Update, context: BotContext) -> None:
@@ -101,7 +116,10 @@ async def fact_next(update: Update, context: BotContext) -> None:
 
 
 def supplements_blocks(context: BotContext) -> list[str]:
-    """Render the forms compared, then the upper limit and what counts toward it."""
+    """Render the forms compared, then the upper limit and what counts toward it.
+
+    Each block names its own sources; the disclaimer is added to every message when sent.
+    """
     content = context.content
     texts = content.texts
     supplements = content.supplements
@@ -130,52 +148,151 @@ def supplements_blocks(context: BotContext) -> list[str]:
             limit_lines.append(texts.get("supplements.ul_line_not_set", label=limit.label))
         else:
             limit_lines.append(texts.get("supplements.ul_line", label=limit.label, mg=limit.mg))
-    blocks.append("\n".join(limit_lines))
     cited = [*supplements.upper_limits, supplements.ul_covers]
-    return with_footer(blocks, health_footer(context, sources_of(content, cited)))
+    limit_lines += ["", texts.get("common.source", source=sources_of(content, cited))]
+    blocks.append("\n".join(limit_lines))
+    return blocks
 
 
 async def supplements(update: Update, context: BotContext) -> None:
     """Send the supplement forms compared and the upper limit for supplements."""
     if update.callback_query is not None:
         await answer_query(update)
-    await send_blocks(message_of(update), supplements_blocks(context))
+    footer = context.content.texts.raw("common.disclaimer")
+    await send_blocks(message_of(update), supplements_blocks(context), footer=footer)
 
 
 # --------------------------------------------------------------------------------------------
-# /interactions
+# /interactions: an index of groups, a page per group, and `/interactions <medicine>`
 
 
-def interactions_blocks(context: BotContext) -> list[str]:
-    """Render each interacting medicine class as a block with its own sources.
-
-    The last block's source line is the health footer, so the answer ends with it.
-    """
-    content = context.content
+def medicine_block(content: Content, item: Interaction, closing: str) -> str:
+    """Render one medicine: what it is, what happens, the timing, then `closing` (its sources)."""
     texts = content.texts
-    blocks = [texts.raw("interactions.title") + "\n" + texts.raw("interactions.intro")]
-    for index, item in enumerate(content.interactions):
-        last = index == len(content.interactions) - 1
-        source = content.source_names(item)
-        blocks.append(
-            "\n".join(
-                [
-                    texts.get("interactions.drug_class", drug_class=item.drug_class),
-                    texts.get("interactions.examples", examples=item.examples),
-                    texts.get("interactions.effect", effect=item.effect),
-                    texts.get("interactions.timing", timing=item.timing),
-                    health_footer(context, source)
-                    if last
-                    else texts.get("common.source", source=source),
-                ]
-            )
+    return "\n".join(
+        [
+            texts.get("interactions.drug_class", drug_class=item.drug_class),
+            texts.get("interactions.examples", examples=item.examples),
+            texts.get("interactions.effect", effect=item.effect),
+            texts.get("interactions.timing", timing=item.timing),
+            closing,
+        ]
+    )
+
+
+def group_button(content: Content, group: InteractionGroup) -> Button:
+    """Return the button that opens a group's page."""
+    label = content.texts.get("interactions.button_group", emoji=group.emoji, title=group.title)
+    return plain(label), f"{INTER_GROUP}{group.id}"
+
+
+def medicine_button(content: Content, item: Interaction) -> Button:
+    """Return the button that opens one medicine's page."""
+    label = content.texts.get("interactions.button_medicine", name=item.name)
+    return plain(label), f"{INTER_SHOW}{item.id}"
+
+
+def group_rows(content: Content) -> Rows:
+    """Return one button per group, two to a row."""
+    buttons = [group_button(content, g) for g in content.interaction_groups]
+    return [buttons[i : i + GROUPS_PER_ROW] for i in range(0, len(buttons), GROUPS_PER_ROW)]
+
+
+def index_rows(content: Content) -> Rows:
+    """Return the single "all medicines" button under a page."""
+    return [[(content.texts.raw("interactions.button_index"), INTER_INDEX)]]
+
+
+def interactions_index(content: Content) -> tuple[str, Rows]:
+    """Render the groups with the medicines in each, and a button per group."""
+    texts = content.texts
+    lines = [texts.raw("interactions.title"), texts.raw("interactions.intro"), ""]
+    for group in content.interaction_groups:
+        names = ", ".join(i.name for i in content.interactions if i.group == group.id)
+        lines.append(
+            texts.get("interactions.index_line", emoji=group.emoji, title=group.title, names=names)
         )
-    return blocks
+    lines += [
+        "",
+        texts.raw("interactions.index_hint"),
+        "",
+        texts.raw("interactions.index_sources"),
+        texts.raw("common.disclaimer"),
+    ]
+    return "\n".join(lines), group_rows(content)
+
+
+def group_page(content: Content, group_id: str) -> tuple[str, Rows]:
+    """Render every medicine of one group, each with its sources; unknown ids show the index."""
+    texts = content.texts
+    group = next((g for g in content.interaction_groups if g.id == group_id), None)
+    if group is None:  # an old button after the groups changed
+        return interactions_index(content)
+    blocks = [texts.get("interactions.group_title", emoji=group.emoji, title=group.title)]
+    for item in content.interactions:
+        if item.group == group.id:
+            source = texts.get("common.source", source=content.source_names(item))
+            blocks.append(medicine_block(content, item, source))
+    blocks.append(texts.raw("common.disclaimer"))
+    return "\n\n".join(blocks), index_rows(content)
+
+
+def medicine_page(content: Content, item: Interaction) -> tuple[str, Rows]:
+    """Render one medicine with its sources and the disclaimer, and a way to its group."""
+    footer = "\n".join(
+        [
+            content.texts.get("common.source", source=content.source_names(item)),
+            content.texts.raw("common.disclaimer"),
+        ]
+    )
+    rows: Rows = []
+    group = next((g for g in content.interaction_groups if g.id == item.group), None)
+    if group is not None and sum(i.group == group.id for i in content.interactions) > 1:
+        rows.append([group_button(content, group)])
+    return medicine_block(content, item, footer), [*rows, *index_rows(content)]
+
+
+def medicine_answer(content: Content, query: str) -> tuple[str, Rows]:
+    """Answer `/interactions <medicine>`: that medicine, a choice, or what to do instead."""
+    texts = content.texts
+    found = find_medicine(query, content.interactions)
+    if found.found is not None:
+        return medicine_page(content, found.found)
+    echo = query[:MAX_ECHO]
+    disclaimer = texts.raw("common.disclaimer")
+    if found.suggestions:
+        key = "interactions.which" if found.ambiguous else "interactions.maybe"
+        rows: Rows = [[medicine_button(content, item)] for item in found.suggestions]
+        return f"{texts.get(key, query=echo)}\n\n{disclaimer}", [*rows, *index_rows(content)]
+    return f"{texts.get('interactions.not_found', query=echo)}\n\n{disclaimer}", group_rows(
+        content
+    )
 
 
 async def interactions(update: Update, context: BotContext) -> None:
-    """Send the medicines that interact with magnesium and how to time doses."""
-    await send_blocks(message_of(update), interactions_blocks(context))
+    """Send the medicine groups, or the timing for the medicine named after the command."""
+    query = " ".join(context.args or []).strip()
+    if query:
+        text, rows = medicine_answer(context.content, query)
+    else:
+        text, rows = interactions_index(context.content)
+    await reply(message_of(update), text, rows)
+
+
+async def interactions_pressed(update: Update, context: BotContext) -> None:
+    """Show a group, one medicine or the index again, in place of the message pressed."""
+    query = await answer_query(update)
+    data = query.data or ""
+    content = context.content
+    if data.startswith(INTER_GROUP):
+        text, rows = group_page(content, data.removeprefix(INTER_GROUP))
+    elif data.startswith(INTER_SHOW):
+        wanted = data.removeprefix(INTER_SHOW)
+        item = next((i for i in content.interactions if i.id == wanted), None)
+        text, rows = medicine_page(content, item) if item else interactions_index(content)
+    else:
+        text, rows = interactions_index(content)
+    await edit(query, text, rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,3 +429,9 @@ def register(app: BotApp) -> None:
     app.add_handler(CallbackQueryHandler(supplements, pattern=rf"^{re.escape(MENU_SUPPLEMENTS)}$"))
     app.add_handler(CallbackQueryHandler(fact_next, pattern=rf"^{re.escape(FACT_NEXT)}$"))
     app.add_handler(CallbackQueryHandler(faq_pressed, pattern=rf"^{FAQ}\w{{1,60}}$"))
+    app.add_handler(
+        CallbackQueryHandler(
+            interactions_pressed,
+            pattern=rf"^(?:{INTER_INDEX}|{INTER_GROUP}\w{{1,40}}|{INTER_SHOW}\w{{1,40}})$",
+        )
+    )

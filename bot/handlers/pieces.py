@@ -2,7 +2,8 @@
 
 `Texts.get` escapes values for HTML, so "Dairy & soy" would show as "Dairy &amp; soy" on a
 button; `plain` undoes that for labels only. `send_blocks` packs whole blocks (a symptom
-section, one medicine) into messages under Telegram's limit, so no block is cut in two.
+section, one supplement form) into messages under Telegram's limit, so no block is cut in two,
+and ends each message with the same footer.
 """
 
 from __future__ import annotations
@@ -52,8 +53,15 @@ def pack(blocks: Sequence[str], limit: int = PART_LIMIT) -> list[str]:
     return parts
 
 
-async def send_blocks(message: Message, blocks: Sequence[str], rows: Rows | None = None) -> None:
-    """Send blocks as one message, or several when they don't fit; buttons go on the last."""
-    parts = pack(blocks)
+async def send_blocks(
+    message: Message, blocks: Sequence[str], rows: Rows | None = None, footer: str = ""
+) -> None:
+    """Send blocks as one message, or several when they don't fit; buttons go on the last.
+
+    `footer` (the health disclaimer) ends every message, not only the last one: a person may
+    read just one part of a long answer.
+    """
+    parts = pack(blocks, PART_LIMIT - len(footer) - 2) if footer else pack(blocks)
     for index, part in enumerate(parts):
-        await reply(message, part, rows if index == len(parts) - 1 else None)
+        text = f"{part}\n\n{footer}" if footer else part
+        await reply(message, text, rows if index == len(parts) - 1 else None)

@@ -137,7 +137,7 @@ async def send_tip(message: Message, context: BotContext, user_id: int) -> None:
         subscribed = subscription.active
     tip = next(t for t in content.tips if t.id == tip_id)
     text = content.texts.get("subscriptions.tip", text=tip.text, source=content.source_names(tip))
-    await reply(message, text, tip_rows(content.texts, subscribed))
+    await reply(message, content.with_disclaimer(text, tip), tip_rows(content.texts, subscribed))
 
 
 async def tip_command(update: Update, context: BotContext) -> None:

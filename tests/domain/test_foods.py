@@ -108,7 +108,10 @@ def test_amounts_use_per_100g_for_grams_and_servings_otherwise() -> None:
     assert mg_for(food, Amount("servings", 2)) == 160
     assert dv_percent(141.1) == 34
     assert format_amount_mg(141.1) == "141"
-    assert format_amount_mg(7.25) == "7.2"
+    assert format_amount_mg(7.25) == "7"  # users see whole milligrams
+    assert format_amount_mg(117.6) == "118"
+    assert format_amount_mg(0.5) == "1"
+    assert format_amount_mg(0.4) == "<1"
 
 
 def test_a_range_per_serving_stays_a_range_for_servings_only() -> None:
@@ -267,3 +270,23 @@ def test_paginate_clamps_to_existing_pages() -> None:
     empty: Page[int] = paginate([], 3, 10)
     assert empty.items == ()
     assert empty.count == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("chocolate", {"dark_chocolate", "milk_chocolate"}),
+        ("cereal", {"fortified_cereal", "shredded_wheat"}),
+    ],
+)
+def test_a_name_with_two_meanings_asks(content: Content, query: str, expected: set[str]) -> None:
+    found = search(query, content.foods)
+    assert found.food is None
+    assert expected <= {f.id for f in found.suggestions}
+
+
+def test_top_foods_per_100g_leave_out_foods_without_weights(content: Content) -> None:
+    ranked = top_foods(content.foods, per_100g=True)
+    assert all(f.grams_known for f in ranked)
+    assert [f.mg_per_100g for f in ranked] == sorted((f.mg_per_100g for f in ranked), reverse=True)
+    assert len(ranked) == sum(f.grams_known for f in content.foods)

@@ -56,6 +56,14 @@ def test_parse_intake_reads_age_sex_and_status(text: str, expected: IntakeQuery)
         ("35 40", IntakeError.BAD_AGE),
         ("2.5 months", IntakeError.BAD_AGE),
         ("pregnant m 30", IntakeError.MALE_STATUS),
+        ("-1", IntakeError.BAD_AGE),
+        ("-5 f", IntakeError.BAD_AGE),
+        ("f -5", IntakeError.BAD_AGE),
+        ("- 5", IntakeError.BAD_AGE),
+        ("\u22123", IntakeError.BAD_AGE),
+        ("-0.5", IntakeError.BAD_AGE),
+        ("pregnant -30", IntakeError.BAD_AGE),
+        ("-2 months", IntakeError.BAD_AGE),
     ],
 )
 def test_parse_intake_explains_bad_input(text: str, error: IntakeError) -> None:
@@ -104,6 +112,37 @@ def test_babies_get_an_adequate_intake_and_no_upper_limit(content: Content) -> N
     assert answer(content, "8 months").mg == 75
 
 
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("0 months", "Birth to 6 months"),
+        ("0", "Birth to 6 months"),
+        ("6 months", "Birth to 6 months"),
+        ("0.5", "Birth to 6 months"),
+        ("7 months", "7-12 months"),
+        ("11 months", "7-12 months"),
+        ("12 months", "1-3 years"),
+        ("1", "1-3 years"),
+        ("47 months", "1-3 years"),
+        ("3", "1-3 years"),
+        ("4", "4-8 years"),
+        ("8", "4-8 years"),
+        ("9", "9-13 years"),
+        ("13", "9-13 years"),
+        ("14 f", "14-18 years"),
+        ("18 f", "14-18 years"),
+        ("19 f", "19-30 years"),
+        ("30 f", "19-30 years"),
+        ("31 f", "31-50 years"),
+        ("50 f", "31-50 years"),
+        ("51 f", "51 years and older"),
+        ("120 f", "51 years and older"),
+    ],
+)
+def test_every_age_band_boundary(content: Content, text: str, label: str) -> None:
+    assert answer(content, text).row.label == label
+
+
 def test_adults_without_a_sex_get_both_figures(content: Content) -> None:
     result = answer(content, "35")
     assert result.mg is None
@@ -122,7 +161,8 @@ def test_band_edges_follow_the_table(content: Content) -> None:
     rows = content.rda
     assert row_for(rows, 0) is rows[0]
     assert row_for(rows, 5) is rows[0]
-    assert row_for(rows, 6) is rows[1]
+    assert row_for(rows, 6) is rows[0]  # "Birth to 6 months" includes 6 months
+    assert row_for(rows, 7) is rows[1]
     last = row_for(rows, 120 * 12)
     assert last is not None
     assert last.age_to_months is None

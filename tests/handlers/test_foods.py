@@ -119,18 +119,18 @@ async def test_food_shows_mg_dv_per_100g_and_source(chat: Chat) -> None:
     assert "Almonds, dry roasted" in reply
     assert "80 mg in 1 ounce (28 g)" in reply
     assert "19% of the Daily Value (420 mg)" in reply
-    assert "282.2 mg per 100 g" in reply
+    assert "282 mg per 100 g" in reply  # whole milligrams (the data keeps 282.2)
     assert "Source: NIH ODS health professional fact sheet" in reply
     assert ("🔎 Almond butter, no salt added", "food:show:almond_butter") in chat.buttons()
 
 
 async def test_food_links_the_fooddata_central_record(chat: Chat, fake: FakeRequest) -> None:
     reply = await chat.send("/food spinach")
-    assert "79 mg per 100 g" in reply
-    assert "FoodData Central record 168462" in reply
-    assert "for raw spinach" in reply
-    assert "USDA FoodData Central" in reply
-    assert 'href="https://fdc.nal.usda.gov/fdc-app.html#/food-details/168462/nutrients"' in (
+    assert "87 mg per 100 g" in reply  # the boiled-spinach record, as the entry is boiled
+    assert "FoodData Central record 168463" in reply
+    assert "raw spinach" not in reply
+    assert "USDA Standard Reference data" in reply
+    assert 'href="https://fdc.nal.usda.gov/fdc-app.html#/food-details/168463/nutrients"' in (
         fake.last_html()
     )
 
@@ -143,7 +143,21 @@ async def test_food_links_the_fooddata_central_record(chat: Chat, fake: FakeRequ
         ("/food banana 2", "In 2 × 1 medium: about 64 mg, 15% of the Daily Value"),
         ("/food banana 2x", "In 2 × 1 medium: about 64 mg"),
         ("/food almonds 1.5", "In 1.5 × 1 ounce (28 g): about 120 mg, 29%"),
-        ("/food spinach 50g", "In 50 g of raw spinach: about 40 mg"),
+        ("/food spinach 50g", "In 50 g: about 44 mg"),
+        ("/food black beans 100g", "In 100 g: about 70 mg"),
+        ("/food brown rice 100g", "In 100 g: about 39 mg"),
+        ("/food white rice 200g", "In 200 g: about 24 mg"),
+        ("/food oatmeal 250g", "In 250 g of regular or quick oats cooked with water: about 68 mg"),
+        ("/food broccoli 100g", "In 100 g: about 21 mg"),
+        ("/food apple", "9 mg in 1 medium (about 182 g)"),
+        ("/food apple 100g", "In 100 g: about 5 mg"),
+        ("/food lentils 100g", "In 100 g: about 36 mg"),
+        ("/food dry lentils 100g", "In 100 g: about 47 mg"),
+        ("/food chia 100g", "In 100 g: about 335 mg"),
+        ("/food flaxseed", "118 mg in 30 g"),
+        ("/food flaxseed 2", "In 2 × 30 g: about 235 mg"),
+        ("/food cocoa 1g", "In 1 g: about 5 mg"),
+        ("/food banana 1g", "In 1 g: about <1 mg"),
         ("/food milk 2", "In 2 × 1 cup: about 48–54 mg"),
     ],
 )
@@ -264,3 +278,93 @@ async def test_plain_chatter_is_not_taken_as_a_food(chat: Chat, text: str) -> No
 
 async def test_registering_twice_adds_the_text_handler_once(chat: Chat) -> None:
     assert TEXT_ANSWERS.count(food_from_text) == 1
+
+
+# --- Review of December 2026: misleading names, Brazil nuts, dry rows, per-100 g ranking ----
+
+
+async def test_chocolate_asks_dark_or_milk(chat: Chat, fake: FakeRequest) -> None:
+    reply = await chat.send("/food chocolate")
+    assert "There is more than one “chocolate”. Did you mean" in reply
+    data = {d for _, d in chat.buttons()}
+    assert {"food:show:dark_chocolate", "food:show:milk_chocolate"} <= data
+    await chat.press("food:show:milk_chocolate")
+    text = shown(chat, chat.last_message_id())
+    assert "Milk chocolate" in text
+    assert "19 mg in 30 g" in text
+    assert "63 mg per 100 g (USDA Standard Reference record 19120)" in text
+
+
+async def test_cereal_is_not_silently_fortified_cereal(chat: Chat) -> None:
+    reply = await chat.send("/food cereal")
+    assert "Did you mean" in reply
+    data = {d for _, d in chat.buttons()}
+    assert {"food:show:fortified_cereal", "food:show:shredded_wheat"} <= data
+    assert (await chat.send("/food fortified cereal")).startswith("Breakfast cereal, fortified")
+
+
+async def test_swiss_chard_is_found(chat: Chat) -> None:
+    for command in ("/food swiss chard", "/food chard", "swiss chard"):
+        reply = await chat.send(command)
+        assert reply.startswith("Swiss chard, boiled"), command
+        assert "86 mg in 100 g, cooked" in reply
+
+
+async def test_lentils_answer_cooked_and_offer_dry(chat: Chat) -> None:
+    reply = await chat.send("/food lentils")
+    assert reply.startswith("Lentils, cooked")
+    assert ("🔎 Lentils, dry (uncooked)", "food:show:lentils") in chat.buttons()
+
+
+async def test_brazil_nuts_are_one_or_two_nuts_with_the_selenium_reason(chat: Chat) -> None:
+    reply = await chat.send("/food brazil nuts")
+    assert "38 mg in 2 nuts (10 g)" in reply
+    assert "Keep to 1 or 2 Brazil nuts a day" in reply
+    assert "575" in reply
+    assert "400 micrograms" in reply
+    assert reply.rstrip().endswith("Ask a doctor or pharmacist about your own situation.")
+    plain_answer = await chat.send("/food almonds")
+    assert "medical advice" not in plain_answer  # foods without a caution carry no disclaimer
+
+
+async def test_dry_rows_are_marked_in_the_foods_list(chat: Chat, content: Content) -> None:
+    dry = [f for f in content.foods if f.state == "dry"]
+    assert {f.id for f in dry} >= {"quinoa", "wild_rice", "lentils", "chickpeas", "pinto_beans"}
+    seen = ""
+    await chat.send("/foods")
+    message_id = chat.last_message_id()
+    for page in range(math.ceil(len(content.foods) / PAGE_SIZE)):
+        await chat.press(f"foods:top:{page}", message_id)
+        seen += shown(chat, message_id) + "\n"
+    for line in seen.splitlines():
+        food = next(
+            (f for f in content.foods if re.match(rf"\d+\. {re.escape(f.name)}:", line)), None
+        )
+        if food is not None:
+            assert ("weighed dry, before cooking" in line) == (food.state == "dry"), line
+
+
+async def test_foods_can_be_ranked_per_100g(
+    chat: Chat, fake: FakeRequest, content: Content
+) -> None:
+    await chat.send("/foods")
+    message_id = chat.last_message_id()
+    assert ("⚖️ Rank per 100 g", "foods:t100:0") in chat.buttons()
+    await chat.press("foods:t100:0", message_id)
+    text = shown(chat, message_id)
+    assert "per 100 g" in text
+    ranked = sorted(
+        (f for f in content.foods if f.grams_known), key=lambda f: (-f.mg_per_100g, f.name)
+    )
+    assert f"1. {ranked[0].name}: {round(ranked[0].mg_per_100g)} mg per 100 g" in text
+    assert "Peanuts" not in text  # no weight for its serving: no per-100 g figure
+    assert ("🍽 Rank per serving", "foods:top:0") in chat.buttons()
+    assert "foods:t100:1" in [d for _, d in chat.buttons()]
+    await chat.press("foods:c100:legumes:0", message_id)
+    text = shown(chat, message_id)
+    legumes = [f for f in ranked if f.category == "legumes"]
+    assert f"1. {legumes[0].name}: " in text
+    assert ("🏆 All foods", "foods:t100:0") in chat.buttons()
+    assert ("🍽 Rank per serving", "foods:cat:legumes:0") in chat.buttons()
+    assert len(fake.sent()) == 1
+    callback_data_fits(chat)

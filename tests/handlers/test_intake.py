@@ -52,6 +52,21 @@ async def test_intake_for_a_baby_gives_the_adequate_intake(chat: Chat) -> None:
     assert FOOTER in reply
 
 
+@pytest.mark.parametrize(
+    ("command", "who", "group"),
+    [
+        ("/intake 6 months", "Age 6 months", "30 mg a day (age group Birth to 6 months)"),
+        ("/intake 7 months", "Age 7 months", "75 mg a day (age group 7-12 months)"),
+        ("/intake 11 months", "Age 11 months", "75 mg a day (age group 7-12 months)"),
+        ("/intake 12 months", "Age 1 year", "80 mg a day (age group 1-3 years)"),
+    ],
+)
+async def test_infant_boundaries(chat: Chat, command: str, who: str, group: str) -> None:
+    reply = await chat.send(command)
+    assert reply.startswith(who)
+    assert group in reply
+
+
 async def test_intake_without_a_sex_gives_both_figures_for_adults(chat: Chat) -> None:
     reply = await chat.send("/intake 35")
     assert "420 mg a day for males, 320 mg a day for females" in reply
@@ -68,6 +83,9 @@ async def test_intake_without_a_sex_gives_both_figures_for_adults(chat: Chat) ->
         ("/intake pregnant m 30", "figures are for women"),
         ("/intake f", "depends on age"),
         ("/intake <b>", "I couldn't read “<b>”"),
+        ("/intake -1", "“-1” isn't an age I can use"),
+        ("/intake -5 f", "“-5 f” isn't an age I can use"),
+        ("/intake 130", "“130” isn't an age I can use"),
     ],
 )
 async def test_invalid_intake_gets_a_friendly_message_with_examples(

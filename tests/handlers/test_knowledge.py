@@ -3,9 +3,16 @@ from __future__ import annotations
 import html
 import itertools
 
+import pytest
+
 from bot.console.fake_api import strip_html
 from bot.content import Content
-from bot.handlers.knowledge import cited_by_group
+from bot.handlers.knowledge import (
+    cited_by_group,
+    group_page,
+    interactions_index,
+    medicine_page,
+)
 from bot.render import MAX_TEXT, visible_length
 from tests.support.chat import Chat
 from tests.support.fake_request import FakeRequest
@@ -117,15 +124,123 @@ async def test_interactions_give_medicines_effects_timing_and_sources(
     chat: Chat, fake: FakeRequest, content: Content
 ) -> None:
     reply = await chat.send("/interactions")
+    for group in content.interaction_groups:
+        assert group.title in reply
     for item in content.interactions:
-        assert item.drug_class in reply
-        assert item.examples in reply
-        assert item.effect in reply
-        assert item.timing in reply
-        assert content.source_names(item) in reply
-    assert "at least 2 hours before or 4 to 6 hours after" in reply
+        assert item.name in reply  # the index names every medicine, by group
     assert reply.rstrip().endswith("Ask a doctor or pharmacist about your own situation.")
-    every_message_fits(fake)  # too long for one message: sent in parts, each fits
+    message_id = chat.last_message_id()
+    pages = ""
+    for group in content.interaction_groups:
+        await chat.press(f"int:group:{group.id}", message_id)
+        page = shown(chat, message_id)
+        assert page.rstrip().endswith("Ask a doctor or pharmacist about your own situation.")
+        assert chat.buttons() == [("◀ All medicines", "int:index")]
+        pages += page
+    for item in content.interactions:
+        assert item.drug_class in pages
+        assert item.examples in pages
+        assert item.effect in pages
+        assert item.timing in pages
+        assert content.source_names(item) in pages
+    assert "at least 2 hours before or 4 to 6 hours after" in pages
+    assert len(fake.sent()) == 1  # every page opened in place
+    every_message_fits(fake)
+
+
+async def test_the_interactions_index_has_a_button_per_group(
+    chat: Chat, fake: FakeRequest, content: Content
+) -> None:
+    await chat.send("/interactions")
+    data = [d for _, d in chat.buttons()]
+    assert data == [f"int:group:{g.id}" for g in content.interaction_groups]
+    assert all(len(d.encode()) <= 64 for d in data)
+    message_id = chat.last_message_id()
+    await chat.press("int:group:hiv", message_id)
+    await chat.press("int:index", message_id)
+    assert "Tap a group" in shown(chat, message_id)
+    await chat.press("int:group:no_such_group", message_id)  # a stale button
+    assert "Tap a group" in shown(chat, message_id)
+
+
+@pytest.mark.parametrize(
+    ("command", "drug_class"),
+    [
+        ("/interactions levothyroxine", "Thyroid hormone tablets"),
+        ("/interactions Synthroid", "Thyroid hormone tablets"),
+        ("/interactions fosamax", "Bisphosphonates (osteoporosis tablets)"),
+        ("/interactions alendronat", "Bisphosphonates (osteoporosis tablets)"),
+        ("/interactions Biktarvy", "HIV medicine: bictegravir"),
+        ("/interactions gabapentin", "Gabapentin"),
+        ("/interactions spironolactone", "Potassium-sparing diuretics"),
+        ("/interactions cipro", "Antibiotics: tetracyclines and quinolones"),
+        ("/interactions nexium", "Proton pump inhibitors"),
+        ("/interactions milk of magnesia", "Laxatives and antacids that contain magnesium"),
+    ],
+)
+async def test_interactions_for_one_medicine(chat: Chat, command: str, drug_class: str) -> None:
+    reply = await chat.send(command)
+    assert reply.startswith(drug_class)
+    assert "Timing:" in reply
+    assert "Source: " in reply
+    assert reply.rstrip().endswith("Ask a doctor or pharmacist about your own situation.")
+    assert ("◀ All medicines", "int:index") in chat.buttons()
+
+
+async def test_bisphosphonates_lead_with_the_two_hour_gap_then_the_label_rule(
+    content: Content,
+) -> None:
+    item = next(i for i in content.interactions if i.id == "bisphosphonates")
+    first, second, *_ = item.timing.split(". ")
+    assert "bisphosphonate first" in first
+    assert "at least 2 hours later" in first
+    assert "30 minutes" in second
+    assert "plain water" in second
+
+
+async def test_an_ambiguous_medicine_name_asks_which(chat: Chat, fake: FakeRequest) -> None:
+    reply = await chat.send("/interactions diuretic")
+    assert "Which one do you mean?" in reply
+    data = [d for _, d in chat.buttons()]
+    assert data[:2] == ["int:show:loop_thiazide_diuretics", "int:show:potassium_sparing_diuretics"]
+    message_id = chat.last_message_id()
+    await chat.press("int:show:potassium_sparing_diuretics", message_id)
+    text = shown(chat, message_id)
+    assert "amiloride, spironolactone" in text
+    assert "kidney disease" in text
+    assert ("🫀 Heart and water pills", "int:group:heart") in chat.buttons()
+    await chat.press("int:show:gone", message_id)  # a stale button shows the index
+    assert "Tap a group" in shown(chat, message_id)
+
+
+async def test_an_unknown_medicine_is_not_called_safe(chat: Chat, content: Content) -> None:
+    reply = await chat.send("/interactions lisinopril")
+    assert "I have no entry for “lisinopril”" in reply
+    assert "does not mean it is safe" in reply
+    assert "ask your pharmacist" in reply
+    assert [d for _, d in chat.buttons()] == [
+        f"int:group:{g.id}" for g in content.interaction_groups
+    ]
+    reply = await chat.send("/interactions <b>x</b>")
+    assert "<b>x</b>" in reply  # shown as typed, escaped
+
+
+def test_every_interactions_page_fits_in_one_message(content: Content) -> None:
+    # A page opens in place (one edited message), so it must not need splitting.
+    pages = [interactions_index(content)[0]]
+    pages += [group_page(content, g.id)[0] for g in content.interaction_groups]
+    pages += [medicine_page(content, item)[0] for item in content.interactions]
+    for page in pages:
+        assert visible_length(page) <= MAX_TEXT
+        assert len(page) <= MAX_TEXT
+
+
+def test_no_internal_notes_reach_users(content: Content) -> None:
+    for item in content.interactions:
+        values = " ".join([item.drug_class, item.examples, item.effect, item.timing]).lower()
+        for note in ("our sources", "no example", "fact base", "not yet checked", "todo"):
+            assert note not in values, item.id
+    assert "EGFR antagonists" not in " ".join(i.examples for i in content.interactions)
 
 
 # --- /faq ------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ async def deliver_due(app: BotApp, clock: FakeClock, at: datetime) -> None:
 
 async def test_remind_without_arguments_shows_usage(chat: Chat) -> None:
     reply = await chat.send("/remind")
-    assert "/remind 21:00 magnesium glycinate 200 mg" in reply
+    assert "/remind 21:00 magnesium 200 mg" in reply
     assert "9pm" in reply
     assert "up to 10" in reply
 

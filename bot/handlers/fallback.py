@@ -43,7 +43,7 @@ async def free_text(
     await reply(message, context.content.texts.raw("fallback.text"))
 
 
-async def unknown_button(update: Update, context: BotContext) -> None:
+async def on_unknown_button(update: Update, context: BotContext) -> None:
     """Answer a press on a button no feature knows (an old message): stops the spinner."""
     if update.callback_query is not None:
         await update.callback_query.answer()
@@ -57,4 +57,4 @@ def register(app: BotApp, answers: Sequence[TextAnswer]) -> None:
     text = partial(free_text, answers=tuple(answers))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, text))
     app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, text))
-    app.add_handler(CallbackQueryHandler(unknown_button))
+    app.add_handler(CallbackQueryHandler(on_unknown_button))

@@ -227,20 +227,20 @@ def lookup_answer(content: Content, text: str) -> tuple[str, Rows]:
 # Handlers
 
 
-async def foods(update: Update, context: BotContext) -> None:
+async def foods_command(update: Update, context: BotContext) -> None:
     """Send the top foods by magnesium per serving, with browse buttons."""
     text, rows = foods_page(context.content, None, 0)
     await reply(message_of(update), text, rows)
 
 
-async def foods_menu(update: Update, context: BotContext) -> None:
+async def on_foods_menu(update: Update, context: BotContext) -> None:
     """Answer the /start menu's Foods button with the top-foods list."""
     await answer_query(update)
     text, rows = foods_page(context.content, None, 0)
     await reply(message_of(update), text, rows)
 
 
-async def foods_browse(update: Update, context: BotContext) -> None:
+async def on_foods_browse(update: Update, context: BotContext) -> None:
     """Show another page or category of the foods list, in place."""
     query = await answer_query(update)
     data = query.data or ""
@@ -255,13 +255,13 @@ async def foods_browse(update: Update, context: BotContext) -> None:
     await edit(query, text, rows)
 
 
-async def food(update: Update, context: BotContext) -> None:
+async def food_command(update: Update, context: BotContext) -> None:
     """Answer /food X [amount] with the closest food, or suggest names."""
     text, rows = lookup_answer(context.content, " ".join(context.args or []))
     await reply(message_of(update), text, rows)
 
 
-async def food_show(update: Update, context: BotContext) -> None:
+async def on_food_show(update: Update, context: BotContext) -> None:
     """Show the food a suggestion button names, in place of the suggestions."""
     query = await answer_query(update)
     food_id, _, token = (query.data or "").removeprefix(FOOD_SHOW).partition(":")
@@ -287,12 +287,12 @@ async def food_from_text(update: Update, context: BotContext, text: str) -> bool
 
 def register(app: BotApp) -> None:
     """Register /foods, /food, their buttons, and plain-text food lookups."""
-    app.add_handler(CommandHandler("foods", foods))
-    app.add_handler(CommandHandler("food", food))
-    app.add_handler(CallbackQueryHandler(foods_menu, pattern=rf"^{re.escape(MENU_FOODS)}$"))
+    app.add_handler(CommandHandler("foods", foods_command))
+    app.add_handler(CommandHandler("food", food_command))
+    app.add_handler(CallbackQueryHandler(on_foods_menu, pattern=rf"^{re.escape(MENU_FOODS)}$"))
     app.add_handler(
         CallbackQueryHandler(
-            foods_browse,
+            on_foods_browse,
             pattern=(
                 rf"^(?:(?:{FOODS_TOP}|{FOODS_TOP_100G})\d{{1,3}}"
                 rf"|(?:{FOODS_CAT}|{FOODS_CAT_100G})\w{{1,40}}:\d{{1,3}})$"
@@ -300,5 +300,7 @@ def register(app: BotApp) -> None:
         )
     )
     app.add_handler(
-        CallbackQueryHandler(food_show, pattern=rf"^{FOOD_SHOW}\w{{1,40}}(?::[gs][\d.]{{1,7}})?$")
+        CallbackQueryHandler(
+            on_food_show, pattern=rf"^{FOOD_SHOW}\w{{1,40}}(?::[gs][\d.]{{1,7}})?$"
+        )
     )

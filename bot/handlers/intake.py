@@ -154,7 +154,7 @@ def status_error(content: Content, status: Status) -> str:
     return texts.get("intake.error_no_lactation", age_from=ages[0], age_to=ages[1])
 
 
-async def intake(update: Update, context: BotContext) -> None:
+async def intake_command(update: Update, context: BotContext) -> None:
     """Send the RDA table, or one person's RDA and upper limit for `/intake 35 f`."""
     text = " ".join(context.args or [])
     if not text.strip():
@@ -170,4 +170,4 @@ async def intake(update: Update, context: BotContext) -> None:
 
 def register(app: BotApp) -> None:
     """Register /intake and its alias /rda."""
-    app.add_handler(CommandHandler(["intake", "rda"], intake))
+    app.add_handler(CommandHandler(["intake", "rda"], intake_command))

@@ -59,7 +59,7 @@ def symptoms_blocks(context: BotContext) -> tuple[list[str], str]:
     return blocks, health_footer(context, sources_of(content, items))
 
 
-async def symptoms(update: Update, context: BotContext) -> None:
+async def symptoms_command(update: Update, context: BotContext) -> None:
     """Send the signs of low magnesium, who is at risk and when to get help."""
     if update.callback_query is not None:
         await answer_query(update)
@@ -96,7 +96,7 @@ def fact_message(content: Content, chosen: Fact) -> str:
     return content.with_disclaimer(text, chosen)
 
 
-async def fact(update: Update, context: BotContext) -> None:
+async def fact_command(update: Update, context: BotContext) -> None:
     """Send a random fact with its source and an "another fact" button."""
     if update.callback_query is not None:
         await answer_query(update)
@@ -104,7 +104,7 @@ async def fact(update: Update, context: BotContext) -> None:
     await reply(message_of(update), text, rows)
 
 
-async def fact_next(update: Update, context: BotContext) -> None:
+async def on_fact_next(update: Update, context: BotContext) -> None:
     """Replace the fact on the message with another one."""
     query = await answer_query(update)
     text, rows = fact_text(context)
@@ -154,7 +154,7 @@ def supplements_blocks(context: BotContext) -> list[str]:
     return blocks
 
 
-async def supplements(update: Update, context: BotContext) -> None:
+async def supplements_command(update: Update, context: BotContext) -> None:
     """Send the supplement forms compared and the upper limit for supplements."""
     if update.callback_query is not None:
         await answer_query(update)
@@ -269,7 +269,7 @@ def medicine_answer(content: Content, query: str) -> tuple[str, Rows]:
     )
 
 
-async def interactions(update: Update, context: BotContext) -> None:
+async def interactions_command(update: Update, context: BotContext) -> None:
     """Send the medicine groups, or the timing for the medicine named after the command."""
     query = " ".join(context.args or []).strip()
     if query:
@@ -279,7 +279,7 @@ async def interactions(update: Update, context: BotContext) -> None:
     await reply(message_of(update), text, rows)
 
 
-async def interactions_pressed(update: Update, context: BotContext) -> None:
+async def on_interactions_button(update: Update, context: BotContext) -> None:
     """Show a group, one medicine or the index again, in place of the message pressed."""
     query = await answer_query(update)
     data = query.data or ""
@@ -327,13 +327,13 @@ def faq_answer(context: BotContext, question_id: str) -> tuple[str, Rows]:
     return text, [[(texts.raw("faq.button_back"), FAQ_LIST)]]
 
 
-async def faq(update: Update, context: BotContext) -> None:
+async def faq_command(update: Update, context: BotContext) -> None:
     """Send the common questions as buttons."""
     text, rows = faq_list(context.content)
     await reply(message_of(update), text, rows)
 
 
-async def faq_pressed(update: Update, context: BotContext) -> None:
+async def on_faq_button(update: Update, context: BotContext) -> None:
     """Show the answer to the question pressed, or the list again (back button), in place."""
     query = await answer_query(update)
     data = query.data or ""
@@ -411,27 +411,31 @@ def sources_blocks(content: Content) -> list[str]:
     return blocks
 
 
-async def sources(update: Update, context: BotContext) -> None:
+async def sources_command(update: Update, context: BotContext) -> None:
     """Send where the facts come from, with links."""
     await send_blocks(message_of(update), sources_blocks(context.content))
 
 
 def register(app: BotApp) -> None:
     """Register the reference commands and their buttons."""
-    app.add_handler(CommandHandler("symptoms", symptoms))
-    app.add_handler(CommandHandler("fact", fact))
-    app.add_handler(CommandHandler("supplements", supplements))
-    app.add_handler(CommandHandler("interactions", interactions))
-    app.add_handler(CommandHandler("faq", faq))
-    app.add_handler(CommandHandler("sources", sources))
-    app.add_handler(CallbackQueryHandler(symptoms, pattern=rf"^{re.escape(MENU_SYMPTOMS)}$"))
-    app.add_handler(CallbackQueryHandler(fact, pattern=rf"^{re.escape(MENU_FACT)}$"))
-    app.add_handler(CallbackQueryHandler(supplements, pattern=rf"^{re.escape(MENU_SUPPLEMENTS)}$"))
-    app.add_handler(CallbackQueryHandler(fact_next, pattern=rf"^{re.escape(FACT_NEXT)}$"))
-    app.add_handler(CallbackQueryHandler(faq_pressed, pattern=rf"^{FAQ}\w{{1,60}}$"))
+    app.add_handler(CommandHandler("symptoms", symptoms_command))
+    app.add_handler(CommandHandler("fact", fact_command))
+    app.add_handler(CommandHandler("supplements", supplements_command))
+    app.add_handler(CommandHandler("interactions", interactions_command))
+    app.add_handler(CommandHandler("faq", faq_command))
+    app.add_handler(CommandHandler("sources", sources_command))
+    app.add_handler(
+        CallbackQueryHandler(symptoms_command, pattern=rf"^{re.escape(MENU_SYMPTOMS)}$")
+    )
+    app.add_handler(CallbackQueryHandler(fact_command, pattern=rf"^{re.escape(MENU_FACT)}$"))
+    app.add_handler(
+        CallbackQueryHandler(supplements_command, pattern=rf"^{re.escape(MENU_SUPPLEMENTS)}$")
+    )
+    app.add_handler(CallbackQueryHandler(on_fact_next, pattern=rf"^{re.escape(FACT_NEXT)}$"))
+    app.add_handler(CallbackQueryHandler(on_faq_button, pattern=rf"^{FAQ}\w{{1,60}}$"))
     app.add_handler(
         CallbackQueryHandler(
-            interactions_pressed,
+            on_interactions_button,
             pattern=rf"^(?:{INTER_INDEX}|{INTER_GROUP}\w{{1,40}}|{INTER_SHOW}\w{{1,40}})$",
         )
     )

@@ -366,7 +366,7 @@ async def new_time_from_text(update: Update, context: BotContext, text: str) -> 
     return True
 
 
-async def forget_new_time(update: Update, context: BotContext) -> None:
+async def on_any_command(update: Update, context: BotContext) -> None:
     """Drop a pending time change when the user moves on to a command."""
     user_data(context).pop(NEW_TIME_KEY, None)
 
@@ -412,7 +412,7 @@ async def on_dose(update: Update, context: BotContext) -> None:
 def register(app: BotApp) -> None:
     """Register /remind, /reminders, the list buttons, the dose buttons and typed times."""
     # Any command ends a pending "send me the new time" question (it runs before the rest).
-    app.add_handler(MessageHandler(filters.COMMAND, forget_new_time), group=-1)
+    app.add_handler(MessageHandler(filters.COMMAND, on_any_command), group=-1)
     app.add_handler(CommandHandler("remind", remind_command))
     app.add_handler(CommandHandler("reminders", reminders_command))
     app.add_handler(CallbackQueryHandler(on_list, pattern=rf"^{LIST}$"))

@@ -16,7 +16,7 @@ START_BUTTONS = (
 )
 
 
-async def start(update: Update, context: BotContext) -> None:
+async def start_command(update: Update, context: BotContext) -> None:
     """Greet the user, store them, and offer the main features as buttons."""
     user = context.user
     texts = context.content.texts
@@ -43,5 +43,5 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 def register(app: BotApp) -> None:
     """Register /start and /help."""
-    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler("start", start_command))
     app.add_handler(CommandHandler("help", help_command))

@@ -123,3 +123,27 @@ class Dose(Base):
     local_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
     at_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Pending(Base):
+    """A question the bot asked and waits for an answer to; it survives a restart.
+
+    `kind` is a `QuestionKind`; `key` tells apart several questions of one kind (two /remind
+    waiting for the zone); `data` is what the answer completes, as JSON.
+    """
+
+    __tablename__ = "pending"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "key"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -40,3 +40,10 @@ class DoseStatus(StrEnum):
     TAKEN = "taken"
     SKIPPED = "skipped"
     SNOOZED = "snoozed"
+
+
+class QuestionKind(StrEnum):
+    """What the bot asked a user and waits for an answer to (a `pending` row)."""
+
+    ZONE = "zone"  # which time zone? (a /subscribe or /remind waits for it)
+    NEW_TIME = "new_time"  # the new time of a reminder

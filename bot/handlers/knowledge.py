@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.content import Content, Fact, Interaction, InteractionGroup
@@ -30,8 +30,6 @@ INTER_GROUP = "int:group:"  # + group id
 INTER_SHOW = "int:show:"  # + medicine id
 GROUPS_PER_ROW = 2
 MAX_ECHO = 40  # characters of the user's words quoted back
-
-LAST_FACT = "last_fact"  # user_data key: the fact shown last, never shown twice in a row
 
 Rows = list[list[Button]]
 
@@ -71,13 +69,15 @@ async def symptoms_command(update: Update, context: BotContext) -> None:
 # /fact
 
 
-def fact_text(context: BotContext) -> tuple[str, Rows]:
-    """Pick a fact for this user and render it with its source and the "another" button."""
+def fact_text(context: BotContext, shown: str = "") -> tuple[str, Rows]:
+    """Pick a fact other than the one in `shown` (the message's text) and render it.
+
+    The fact on screen is read back from the message itself, so nothing is kept per user.
+    """
     content = context.content
     texts = content.texts
-    user_data = context.user_data if context.user_data is not None else {}
-    chosen = pick_fact(content.facts, user_data.get(LAST_FACT), context.deps.rng)
-    user_data[LAST_FACT] = chosen.id
+    last = next((f.id for f in content.facts if f.text in shown), None) if shown else None
+    chosen = pick_fact(content.facts, last, context.deps.rng)
     return fact_message(content, chosen), [[(texts.raw("fact.button_next"), FACT_NEXT)]]
 
 
@@ -107,7 +107,9 @@ async def fact_command(update: Update, context: BotContext) -> None:
 async def on_fact_next(update: Update, context: BotContext) -> None:
     """Replace the fact on the message with another one."""
     query = await answer_query(update)
-    text, rows = fact_text(context)
+    message = query.message
+    shown = message.text or "" if isinstance(message, Message) else ""
+    text, rows = fact_text(context, shown)
     await edit(query, text, rows)
 
 

@@ -7,7 +7,6 @@ delivery engine's "rem:..." buttons sit on each reminder message and record the 
 from __future__ import annotations
 
 from datetime import time
-from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -30,9 +29,11 @@ from bot.domain.timeparse import (
     stored_time,
 )
 from bot.domain.timezones import zone_named
+from bot.domain.vocabulary import QuestionKind
 from bot.handlers import timezone
 from bot.handlers.common import MENU, answer_query, message_of
 from bot.render import Rows, edit, reply
+from bot.services import questions
 from bot.services.display import local_when
 from bot.services.schedules import (
     MAX_REMINDERS,
@@ -60,12 +61,6 @@ LIST = "rmd:list"  # show the list again (also "keep it" and back)
 CANCEL = "rmd:cancel"  # cancel a pending time change
 MENU_REMINDERS = f"{MENU}reminders"  # the /start menu's "Reminders"
 ACTION = "remind"  # what waits for a zone (see AFTER_ZONE in bot/handlers/__init__.py)
-NEW_TIME_KEY = "new_time_for"  # user_data: the reminder id whose new time we asked for
-
-
-def user_data(context: BotContext) -> dict[str, Any]:
-    """Return the user's in-memory conversation state."""
-    return cast(dict[str, Any], context.user_data)
 
 
 def label_of(texts: Texts, reminder: Reminder) -> str:
@@ -133,7 +128,13 @@ async def remind_command(update: Update, context: BotContext) -> None:
     if zone is None:
         hhmm = format_local_time(at)
         question = texts.get("reminders.ask_zone", time=hhmm)
-        pending = {"action": ACTION, "time": hhmm, "label": label, "key": f"{hhmm} {label}"}
+        pending = {
+            "action": ACTION,
+            "time": hhmm,
+            "label": label,
+            "key": f"{hhmm} {label}",
+            "command": f"/remind {hhmm} {label}".strip(),
+        }
         await timezone.ask_for_zone(message, context, question, pending)
         return
     await create_reminder(message, context, user.id, zone, at, label)
@@ -297,8 +298,8 @@ async def on_delete_confirmed(update: Update, context: BotContext) -> None:
                 "reminders.deleted", label=label_of(texts, reminder), time=reminder.local_time
             )
             await delete_reminder(session, reminder)
-    if user_data(context).get(NEW_TIME_KEY) == reminder_id_of(query.data):
-        user_data(context).pop(NEW_TIME_KEY, None)
+        key = str(reminder_id_of(query.data))
+        await questions.forget(session, user.id, QuestionKind.NEW_TIME, key)
     text, rows = await current_list(context, user.id, user.time_zone, note)
     await edit(query, text, rows)
 
@@ -309,7 +310,16 @@ async def on_retime(update: Update, context: BotContext) -> None:
         return
     query, reminder = pressed
     texts = context.content.texts
-    user_data(context)[NEW_TIME_KEY] = reminder.id
+    async with context.transaction() as session:
+        await questions.forget(session, context.user.id, QuestionKind.NEW_TIME)  # one at a time
+        await questions.ask(
+            session,
+            context.user.id,
+            QuestionKind.NEW_TIME,
+            {"reminder_id": str(reminder.id)},
+            context.now(),
+            key=str(reminder.id),
+        )
     text = texts.get(
         "reminders.ask_new_time", label=label_of(texts, reminder), time=reminder.local_time
     )
@@ -320,20 +330,32 @@ async def on_cancel(update: Update, context: BotContext) -> None:
     """Cancel a pending time change and show the list again."""
     query = await answer_query(update)
     user = context.user
-    user_data(context).pop(NEW_TIME_KEY, None)
+    async with context.transaction() as session:
+        await questions.forget(session, user.id, QuestionKind.NEW_TIME)
     note = context.content.texts.raw("reminders.cancelled")
     text, rows = await current_list(context, user.id, user.time_zone, note)
     await edit(query, text, rows)
 
 
 async def new_time_from_text(update: Update, context: BotContext, text: str) -> bool:
-    """Take a text message as the new time of the reminder we asked about; True if taken."""
-    reminder_id = user_data(context).get(NEW_TIME_KEY)
-    if not isinstance(reminder_id, int):
-        return False
+    """Take a text message as the new time of the reminder we asked about; True if taken.
+
+    A time typed after the question expired is told so; other text is left to the others.
+    """
+    user = context.user
+    async with context.transaction() as session:
+        asked = await questions.waiting(session, user.id, QuestionKind.NEW_TIME, context.now())
+        if asked.expired and not asked.live:
+            await questions.forget(session, user.id, QuestionKind.NEW_TIME)
     message = message_of(update)
     texts = context.content.texts
     at = parse_local_time(text)
+    if not asked.live:
+        if asked.expired and at is not None:
+            await reply(message, texts.raw("reminders.new_time_expired"))
+            return True
+        return False
+    reminder_id = int(asked.live[-1]["reminder_id"])
     if at is None:
         await reply(
             message,
@@ -341,10 +363,9 @@ async def new_time_from_text(update: Update, context: BotContext, text: str) -> 
             [[(texts.raw("reminders.button_cancel"), CANCEL)]],
         )
         return True
-    user = context.user
     zone = zone_or_utc(user.time_zone)
-    user_data(context).pop(NEW_TIME_KEY, None)
     async with context.transaction() as session:
+        await questions.forget(session, user.id, QuestionKind.NEW_TIME)
         reminder = await owned_reminder(session, user.id, reminder_id)
         if reminder is None:
             answer = texts.raw("reminders.gone")
@@ -368,7 +389,8 @@ async def new_time_from_text(update: Update, context: BotContext, text: str) -> 
 
 async def on_any_command(update: Update, context: BotContext) -> None:
     """Drop a pending time change when the user moves on to a command."""
-    user_data(context).pop(NEW_TIME_KEY, None)
+    async with context.transaction() as session:
+        await questions.forget(session, context.user.id, QuestionKind.NEW_TIME)
 
 
 # --------------------------------------------------------------------------------------------

@@ -92,7 +92,8 @@ async def subscribe_at(
     zone = zone_named(zone_name)
     if zone is None:
         question = context.content.texts.get("subscriptions.ask_zone", time=format_local_time(at))
-        pending = {"action": ACTION, "time": format_local_time(at)}
+        hhmm = format_local_time(at)
+        pending = {"action": ACTION, "time": hhmm, "command": f"/subscribe {hhmm}"}
         await timezone.ask_for_zone(message, context, question, pending)
         return
     await start_tips(message, context, user_id, zone, at)

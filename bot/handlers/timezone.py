@@ -1,9 +1,10 @@
 """/timezone, zone buttons and shared locations; and asking for the zone before a schedule.
 
 /subscribe and /remind need the user's zone. Without one they call `ask_for_zone`, which keeps
-what was asked for in `user_data`; as soon as a zone is chosen (command, button, location or a
-typed city), the follow-up for that action completes it (the actions and their follow-ups are
-declared in `bot/handlers/__init__.py` as AFTER_ZONE and handed to `register`).
+what was asked for in the database (a pending question: a restart or another worker keeps it);
+as soon as a zone is chosen (command, button, location or a typed city), the follow-up for that
+action completes it (the actions and their follow-ups are declared in `bot/handlers/__init__.py`
+as AFTER_ZONE and handed to `register`). A request older than a day is let go, and said so.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from telegram import Message, Update
@@ -27,14 +27,14 @@ from bot.domain.timezones import (
     zone_label,
     zone_named,
 )
+from bot.domain.vocabulary import QuestionKind
 from bot.handlers.common import answer_query, message_of
 from bot.render import MAX_CALLBACK_DATA, Button, Rows, edit, reply
+from bot.services import questions
 from bot.services.schedules import set_zone
 
 SET = "tz:set:"  # + IANA zone name
 MENU = "tz:menu"  # show the zone panel (from /settings)
-PENDING_KEY = "after_zone"  # user_data: [{"action": ..., ...}, ...] waiting for a zone
-MAX_PENDING = 11  # more than one person can use (10 reminders and the tip)
 
 # A follow-up finishes what was asked before the zone was known: (message, context, user id,
 # zone, what was asked).
@@ -58,24 +58,20 @@ def offset_text(zone: ZoneInfo, now: datetime) -> str:
     return format_utc_offset(now.astimezone(zone).utcoffset() or timedelta(0))
 
 
-def pending_of(context: BotContext) -> list[dict[str, str]]:
-    """Return what waits for a zone, oldest first (empty when nothing does)."""
-    pending = cast(dict[str, Any], context.user_data).get(PENDING_KEY)
-    return list(pending) if isinstance(pending, list) else []
-
-
 async def ask_for_zone(
     message: Message, context: BotContext, question: str, pending: dict[str, str]
 ) -> None:
     """Keep `pending` until a zone is chosen, and ask for the zone with common-zone buttons.
 
-    Several requests can wait (a /subscribe and two /remind). A request replaces an earlier
-    one with the same action and "key" (a second /subscribe, the same reminder twice).
+    `pending` holds the "action" to finish (a key of AFTER_ZONE), what it needs, and the
+    "command" that asked, to name it if it expires. Several requests can wait (a /subscribe
+    and two /remind); one with the same action and "key" replaces the earlier one.
     """
-    kind = (pending.get("action"), pending.get("key"))
-    waiting = [i for i in pending_of(context) if (i.get("action"), i.get("key")) != kind]
-    waiting.append(dict(pending))
-    cast(dict[str, Any], context.user_data)[PENDING_KEY] = waiting[-MAX_PENDING:]
+    key = f"{pending.get('action', '')}:{pending.get('key', '')}"
+    async with context.transaction() as session:
+        await questions.ask(
+            session, context.user.id, QuestionKind.ZONE, pending, context.now(), key=key
+        )
     texts = context.content.texts
     text = question + "\n\n" + texts.raw("timezone.how_to_set")
     await reply(message, text, common_zone_rows(context.now()))
@@ -104,12 +100,16 @@ async def follow_up(
     message: Message, context: BotContext, user_id: int, zone: ZoneInfo, after_zone: FollowUps
 ) -> None:
     """Finish what was waiting for the zone (a subscription, reminders), in order."""
-    waiting = pending_of(context)
-    cast(dict[str, Any], context.user_data).pop(PENDING_KEY, None)
-    for pending in waiting:
+    async with context.transaction() as session:
+        found = await questions.answer(session, user_id, QuestionKind.ZONE, context.now())
+    for pending in found.live:
         finish = after_zone.get(pending.get("action", ""))
         if finish is not None:
             await finish(message, context, user_id, zone, pending)
+    if found.expired:
+        commands = ", ".join(p.get("command", "") for p in found.expired if p.get("command"))
+        text = context.content.texts.get("timezone.expired_requests", commands=commands)
+        await reply(message, text)
 
 
 async def show_zone(message: Message, context: BotContext, zone_name: str | None) -> None:
@@ -205,7 +205,9 @@ async def zone_from_text(
     update: Update, context: BotContext, text: str, after_zone: FollowUps
 ) -> bool:
     """Take a typed city or zone as the answer when a zone was asked for; True if taken."""
-    if not pending_of(context):
+    async with context.transaction() as session:
+        asked = await questions.waiting(session, context.user.id, QuestionKind.ZONE, context.now())
+    if not asked:
         return False
     found = context.deps.places.resolve(text, at=context.now())
     if found.zone is None:  # not clearly a place: let the other features have it

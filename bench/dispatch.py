@@ -142,7 +142,7 @@ class Engine:
 
     async def claim(self, now: datetime, limit: int) -> int:
         async with self.sessions() as session, session.begin():
-            result = await claim_due(session, now, limit)
+            result = await claim_due(session, now, limit, owner="bench")
         return len(result.claimed)
 
     async def close(self) -> None:

@@ -1,6 +1,9 @@
 """Every query of the delivery engine: claiming due rows, recording outcomes, snoozes.
 
-Repositories never commit: the dispatcher and the sender own their transactions. Bulk paths
+Repositories never commit: the dispatcher and the sender own their transactions. A claimed row
+carries its owner (`claimed_by`, one id per running courier) and a lease stamp (`claimed_at`)
+that is always written and compared in the database's own clock, so workers whose clocks
+disagree never take each other's live rows. Bulk paths
 (the claim) use Core statements with executemany and read plain rows, not ORM objects, because
 they run for every due item of a million subscribers. On PostgreSQL the reads that decide what
 to claim lock their rows with `FOR UPDATE SKIP LOCKED`, so several workers never take the same
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, bindparam, func, literal, select, update
@@ -64,7 +67,7 @@ class NewDelivery:
     scheduled_utc: datetime  # the occurrence (the key: one row per occurrence)
     due_utc: datetime  # when to send it
     status: DeliveryStatus
-    claimed_at: datetime | None
+    claimed_by: str | None  # the courier that claims it (None: a snooze not due yet)
     reminder_id: int | None = None
     label: str = ""
 
@@ -80,7 +83,7 @@ class NewDelivery:
             "due_utc": self.due_utc,
             "status": self.status,
             "attempts": 0,
-            "claimed_at": self.claimed_at,
+            "claimed_by": self.claimed_by,
             "reminder_id": self.reminder_id,
             "label": self.label,
         }
@@ -124,9 +127,8 @@ class OpenDelivery:
 class ClaimedDelivery:
     """A claimed deliveries row, handed to the sender.
 
-    `lease` is the row's claimed_at when it was handed over; the sender only acts on the row
-    while it still carries that value, so a row recovered by another worker is never sent
-    twice by this one.
+    The sender only acts on the row while its `claimed_by` is still the sender's own courier,
+    so a row recovered by another worker is never sent twice by this one.
     """
 
     id: int
@@ -138,11 +140,10 @@ class ClaimedDelivery:
     label: str  # the reminder's label as it was when claimed
     tip_id: str | None  # the tip chosen for it (set when its send starts)
     time_zone: str | None
-    lease: datetime
 
     @classmethod
-    def of(cls, row: OpenDelivery, lease: datetime) -> ClaimedDelivery:
-        """Hand an open row to the sender under a new lease."""
+    def of(cls, row: OpenDelivery) -> ClaimedDelivery:
+        """Hand an open row to the sender."""
         return cls(
             id=row.id,
             kind=row.kind,
@@ -153,7 +154,6 @@ class ClaimedDelivery:
             label=row.label,
             tip_id=row.tip_id,
             time_zone=row.time_zone,
-            lease=lease,
         )
 
 
@@ -162,7 +162,7 @@ class SendState:
     """What the sender needs to know about a row just before sending it."""
 
     status: str
-    claimed_at: datetime | None
+    claimed_by: str | None
     due_utc: datetime
     tip_id: str | None
     attempts: int
@@ -203,6 +203,16 @@ class DeliveryRepo:
 
             return sqlite_insert(_D).on_conflict_do_nothing()
         raise NotImplementedError(f"no insert-or-ignore for {self.dialect}")
+
+    def db_now(self, ago: timedelta = timedelta(0)) -> Any:
+        """Return the database's current time (minus `ago`) as a SQL expression.
+
+        Leases are stamped and compared with this, never with a worker's own clock. On SQLite
+        it is written in the same text form as every other stored time, so the two compare.
+        """
+        if self.dialect == "sqlite":
+            return func.strftime("%Y-%m-%d %H:%M:%f000", "now", f"-{ago.total_seconds()} seconds")
+        return func.now() - ago if ago else func.now()
 
     def _locked(self, stmt: Select[Any], *tables: Any) -> Select[Any]:
         if self.locks_rows:
@@ -279,7 +289,11 @@ class DeliveryRepo:
         """
         if not rows:
             return []
-        stmt = self._insert_ignoring_conflicts().returning(_D.c.id, _D.c.item_id, _D.c.status)
+        stmt = (
+            self._insert_ignoring_conflicts()
+            .values(claimed_at=self.db_now())
+            .returning(_D.c.id, _D.c.item_id, _D.c.status)
+        )
         result = await (await self._conn()).execute(stmt, [row.values() for row in rows])
         return [Inserted(r.id, r.item_id, DeliveryStatus(r.status)) for r in result]
 
@@ -345,30 +359,35 @@ class DeliveryRepo:
     async def set_statuses(
         self,
         changes: Iterable[tuple[int, DeliveryStatus]],
-        now: datetime,
+        owner: str,
         *,
         error: str | None = None,
     ) -> None:
-        """Set the status (and claimed_at = now) of many rows: [(id, status), ...]."""
+        """Set the status of many rows, [(id, status), ...], each now claimed by `owner`."""
         params = [{"b_id": row_id, "b_status": status} for row_id, status in changes]
         if not params:
             return
         stmt = (
             update(_D)
             .where(_D.c.id == bindparam("b_id"))
-            .values(status=bindparam("b_status"), claimed_at=now, error=error)
+            .values(
+                status=bindparam("b_status"),
+                claimed_by=owner,
+                claimed_at=self.db_now(),
+                error=error,
+            )
         )
         await (await self._conn()).execute(stmt, params)
 
     # -- recovery -----------------------------------------------------------------------------
 
     async def open_rows(
-        self, after_id: int, limit: int, lease_before: datetime | None
+        self, after_id: int, limit: int, lease: timedelta | None
     ) -> list[OpenDelivery]:
         """Return claimed/sending rows with id > after_id, by id (locked on PostgreSQL).
 
-        With `lease_before`, only rows whose claim is older than that: a live worker renews
-        claimed_at when it starts sending, so its rows are never taken from it.
+        With `lease`, only rows whose stamp is older than that in the database's clock: a live
+        worker renews the stamps of the rows it holds, so they are never taken from it.
         """
         stmt = (
             self._open_rows()
@@ -376,8 +395,8 @@ class DeliveryRepo:
             .order_by(_D.c.id)
             .limit(limit)
         )
-        if lease_before is not None:
-            stmt = stmt.where((_D.c.claimed_at < lease_before) | (_D.c.claimed_at.is_(None)))
+        if lease is not None:
+            stmt = stmt.where((_D.c.claimed_at < self.db_now(lease)) | (_D.c.claimed_at.is_(None)))
         return await self._read_open(self._locked(stmt, _D))
 
     # -- the sender ---------------------------------------------------------------------------
@@ -387,7 +406,7 @@ class DeliveryRepo:
         stmt = (
             select(
                 _D.c.status,
-                _D.c.claimed_at,
+                _D.c.claimed_by,
                 _D.c.due_utc,
                 _D.c.tip_id,
                 _D.c.attempts,
@@ -407,7 +426,7 @@ class DeliveryRepo:
             return None
         return SendState(
             status=row.status,
-            claimed_at=row.claimed_at,
+            claimed_by=row.claimed_by,
             due_utc=row.due_utc,
             tip_id=row.tip_id,
             attempts=row.attempts,
@@ -417,17 +436,21 @@ class DeliveryRepo:
             reminder_active=bool(row.reminder_active),
         )
 
-    async def start_sending(
-        self, delivery_id: int, lease: datetime, now: datetime, tip_id: str | None
-    ) -> bool:
-        """Move a claimed row to sending if it still carries our lease; renew the lease.
-
-        Returns False when another worker took the row (or it is no longer claimed).
-        """
+    async def choose_tip(self, delivery_id: int, owner: str, tip_id: str | None) -> bool:
+        """Record the tip a claimed row will send (chosen once: a retry sends the same one)."""
         result = await (await self._conn()).execute(
             update(_D)
-            .where(_D.c.id == delivery_id, _D.c.status == CLAIMED, _D.c.claimed_at == lease)
-            .values(status=SENDING, attempts=_D.c.attempts + 1, claimed_at=now, tip_id=tip_id)
+            .where(_D.c.id == delivery_id, _D.c.status == CLAIMED, _D.c.claimed_by == owner)
+            .values(tip_id=tip_id)
+        )
+        return _rowcount(result) == 1
+
+    async def start_sending(self, delivery_id: int, owner: str) -> bool:
+        """Move a claimed row of `owner` to sending and renew its stamp; False if not ours."""
+        result = await (await self._conn()).execute(
+            update(_D)
+            .where(_D.c.id == delivery_id, _D.c.status == CLAIMED, _D.c.claimed_by == owner)
+            .values(status=SENDING, attempts=_D.c.attempts + 1, claimed_at=self.db_now())
         )
         return _rowcount(result) == 1
 
@@ -436,13 +459,13 @@ class DeliveryRepo:
         delivery_id: int,
         status: DeliveryStatus,
         *,
-        lease: datetime,
+        owner: str,
         error: str | None = None,
         message_id: int | None = None,
         sent_at: datetime | None = None,
         only_from: DeliveryStatus = SENDING,
     ) -> bool:
-        """Record a final (or back-to-claimed) status on a row we hold."""
+        """Record a final status on a row `owner` holds."""
         values: dict[str, Any] = {"status": status, "error": error}
         if message_id is not None:
             values["message_id"] = message_id
@@ -450,30 +473,39 @@ class DeliveryRepo:
             values["sent_at"] = sent_at
         result = await (await self._conn()).execute(
             update(_D)
-            .where(_D.c.id == delivery_id, _D.c.status == only_from, _D.c.claimed_at == lease)
+            .where(_D.c.id == delivery_id, _D.c.status == only_from, _D.c.claimed_by == owner)
             .values(**values)
         )
         return _rowcount(result) == 1
 
     async def release(
-        self,
-        delivery_id: int,
-        *,
-        lease: datetime,
-        now: datetime,
-        error: str | None,
-        count_attempt: bool,
+        self, delivery_id: int, *, owner: str, error: str | None, count_attempt: bool
     ) -> bool:
-        """Put a sending row back to claimed (new lease = now) for another try."""
-        values: dict[str, Any] = {"status": CLAIMED, "claimed_at": now, "error": error}
+        """Put a sending row of `owner` back to claimed (stamp renewed) for another try."""
+        values: dict[str, Any] = {"status": CLAIMED, "claimed_at": self.db_now(), "error": error}
         if not count_attempt:
             values["attempts"] = _D.c.attempts - 1
         result = await (await self._conn()).execute(
             update(_D)
-            .where(_D.c.id == delivery_id, _D.c.status == SENDING, _D.c.claimed_at == lease)
+            .where(_D.c.id == delivery_id, _D.c.status == SENDING, _D.c.claimed_by == owner)
             .values(**values)
         )
         return _rowcount(result) == 1
+
+    async def renew(self, owner: str, delivery_ids: Iterable[int]) -> None:
+        """Renew the stamps of open rows `owner` still works on (queued, waiting or sending)."""
+        ids = list(delivery_ids)
+        conn = await self._conn()
+        for start in range(0, len(ids), 500):
+            await conn.execute(
+                update(_D)
+                .where(
+                    _D.c.id.in_(ids[start : start + 500]),
+                    _D.c.claimed_by == owner,
+                    _D.c.status.in_(OPEN_STATUSES),
+                )
+                .values(claimed_at=self.db_now())
+            )
 
     async def block_user(self, user_id: int, now: datetime) -> None:
         """Mark a user blocked: the dispatcher then moves their schedules on without sending."""

@@ -100,7 +100,8 @@ class Delivery(Base):
     due_utc: Mapped[datetime] = mapped_column(UTCDateTime)  # when it is to be sent
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))  # the courier that holds it
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its lease, database time
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     reminder_id: Mapped[int | None] = mapped_column(Integer, index=True)  # reminder / snooze
@@ -147,3 +148,13 @@ class Pending(Base):
     data: Mapped[str] = mapped_column(Text, default="{}")
     asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BotState(Base):
+    """Small facts about the bot as a whole that must outlive a restart (the token's 429 pause)."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

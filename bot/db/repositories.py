@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import User
+from bot.db.models import BotState, User
 
 
 class UserRepo:
@@ -45,3 +45,25 @@ class UserRepo:
         user.first_name = first_name[:128]
         user.language = language
         return user, False
+
+
+class StateRepo:
+    """The bot-wide facts of `bot_state`, by key."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        """Work inside the caller's session."""
+        self.session = session
+
+    async def get(self, key: str) -> str | None:
+        """Return the value stored under `key`, if any."""
+        row = await self.session.get(BotState, key)
+        return None if row is None else row.value
+
+    async def put(self, key: str, value: str, now: datetime) -> None:
+        """Store `value` under `key`."""
+        row = await self.session.get(BotState, key)
+        if row is None:
+            self.session.add(BotState(key=key, value=value, updated_at=now))
+        else:
+            row.value, row.updated_at = value, now
+        await self.session.flush()

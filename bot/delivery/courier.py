@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,9 +21,15 @@ from telegram.ext import ExtBot
 from bot.config import Settings
 from bot.content import Content
 from bot.db.delivery_repo import DeliveryRepo
+from bot.db.repositories import StateRepo
 from bot.delivery.dispatcher import RECOVERY_LEASE, Dispatcher, TickReport
+from bot.delivery.ratelimit import PriorityRateLimiter
 from bot.delivery.sender import Sender
 from bot.domain.schedule import utc_midnight
+
+log = logging.getLogger(__name__)
+
+PAUSE_KEY = "flood_pause_until"  # bot_state: when Telegram's last 429 pause ends (ISO, UTC)
 
 
 class Courier:
@@ -41,12 +50,31 @@ class Courier:
         self.sessions = sessions
         self.clock = clock
         self.settings = settings
+        self.owner = uuid.uuid4().hex  # names the rows this courier holds (claimed_by)
         self.sender = Sender(
-            bot, sessions, content, clock, workers=settings.sender_workers, rng=rng
+            bot,
+            sessions,
+            content,
+            clock,
+            owner=self.owner,
+            workers=settings.sender_workers,
+            rng=rng,
         )
         self.dispatcher = Dispatcher(
-            sessions, clock, self.sender, batch=settings.dispatch_batch, lease=lease
+            sessions,
+            clock,
+            self.sender,
+            batch=settings.dispatch_batch,
+            owner=self.owner,
+            lease=lease,
         )
+        # A 429 pause is the token's, not the process's: it is stored, and a restart keeps it.
+        self.limiter = (
+            bot.rate_limiter if isinstance(bot.rate_limiter, PriorityRateLimiter) else None
+        )
+        if self.limiter is not None:
+            self.limiter.on_pause = self._remember_pause
+        self._saving: set[asyncio.Task[None]] = set()
 
     @property
     def running(self) -> bool:
@@ -61,12 +89,45 @@ class Courier:
         """
         if self.running:
             return
+        await self._restore_pause()
         await self.dispatcher.recover(everything=self.settings.is_sqlite)
         await self.sender.start()
 
     async def stop(self) -> None:
         """Stop sending; open rows stay in the database for the next start."""
         await self.sender.stop()
+        if self._saving:
+            await asyncio.gather(*self._saving, return_exceptions=True)
+
+    def _remember_pause(self, seconds: float) -> None:
+        """Store when the pause Telegram just ordered ends (called by the rate limiter)."""
+        until = self.clock() + timedelta(seconds=seconds)
+        task = asyncio.get_running_loop().create_task(self._store_pause(until))
+        self._saving.add(task)
+        task.add_done_callback(self._saving.discard)
+
+    async def _store_pause(self, until: datetime) -> None:
+        try:
+            async with self.sessions() as session, session.begin():
+                repo = StateRepo(session)
+                stored = await repo.get(PAUSE_KEY)
+                if stored is None or datetime.fromisoformat(stored) < until:
+                    await repo.put(PAUSE_KEY, until.isoformat(), self.clock())
+        except Exception:  # only a restart inside the pause would notice
+            log.exception("Could not store the 429 pause")
+
+    async def _restore_pause(self) -> None:
+        """Hold every send until a stored 429 pause is over (a restart inside one)."""
+        if self.limiter is None:
+            return
+        async with self.sessions() as session:
+            stored = await StateRepo(session).get(PAUSE_KEY)
+        if stored is None:
+            return
+        left = (datetime.fromisoformat(stored) - self.clock()).total_seconds()
+        if left > 0:
+            log.warning("Telegram's 429 pause is still on: sending resumes in %.0f s", left)
+            self.limiter.pause(left)
 
     async def tick(self) -> TickReport:
         """Run one dispatcher pass now (the repeating job calls this)."""

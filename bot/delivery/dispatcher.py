@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 RECOVERY_LEASE = timedelta(minutes=5)  # a claim untouched this long belongs to a dead worker
 RECOVERY_EVERY = timedelta(minutes=1)
+RENEW_EVERY = timedelta(minutes=1)  # live rows get a fresh stamp well within their lease
 
 
 class _Planner:
@@ -81,13 +82,15 @@ class ClaimResult:
     full: bool = False  # some query hit its limit: more may be due
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> ClaimResult:
-    """Claim up to `limit` due items (snoozes, then reminders, then tips) in the caller's
-    transaction. The caller commits, then queues `result.claimed`.
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, *, owner: str
+) -> ClaimResult:
+    """Claim up to `limit` due items (snoozes, then reminders, then tips) for `owner` in the
+    caller's transaction. The caller commits, then queues `result.claimed`.
     """
     repo = DeliveryRepo(session)
     await repo.lock_for_claim()
-    result = await promote_snoozes(repo, now, limit)
+    result = await promote_snoozes(repo, now, limit, owner)
     planner = _Planner(now)
     room = limit - result.selected
     for kind in (DeliveryKind.REMINDER, DeliveryKind.TIP):
@@ -95,7 +98,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> ClaimRe
         result.full = result.full or (room > 0 and len(rows) >= room)
         room -= len(rows)
         result.selected += len(rows)
-        await _claim_schedules(repo, kind, rows, planner, result)
+        await _claim_schedules(repo, kind, rows, planner, result, owner)
     return result
 
 
@@ -105,6 +108,7 @@ async def _claim_schedules(
     rows: list[DueSchedule],
     planner: _Planner,
     result: ClaimResult,
+    owner: str,
 ) -> None:
     """Insert the deliveries for due schedule rows of one kind and move the schedules on.
 
@@ -142,7 +146,7 @@ async def _claim_schedules(
                     if now - row.due_utc > budget
                     else DeliveryStatus.CLAIMED
                 ),
-                claimed_at=now,
+                claimed_by=owner,
                 reminder_id=row.id if is_reminder else None,
                 label=label,
             )
@@ -167,12 +171,13 @@ async def _claim_schedules(
                 label=label,
                 tip_id=None,
                 time_zone=row.time_zone,
-                lease=now,
             )
         )
 
 
-async def promote_snoozes(repo: DeliveryRepo, now: datetime, limit: int) -> ClaimResult:
+async def promote_snoozes(
+    repo: DeliveryRepo, now: datetime, limit: int, owner: str
+) -> ClaimResult:
     """Claim snoozes whose time has come; expired or blocked ones are recorded, not sent."""
     result = ClaimResult()
     rows = await repo.due_snoozes(now, limit)
@@ -187,8 +192,8 @@ async def promote_snoozes(repo: DeliveryRepo, now: datetime, limit: int) -> Clai
             result.expired += 1
         else:
             changes.append((row.id, DeliveryStatus.CLAIMED))
-            result.claimed.append(ClaimedDelivery.of(row, now))
-    await repo.set_statuses(changes, now)
+            result.claimed.append(ClaimedDelivery.of(row))
+    await repo.set_statuses(changes, owner)
     return result
 
 
@@ -205,23 +210,25 @@ async def recover(
     session: AsyncSession,
     now: datetime,
     *,
-    lease_before: datetime | None,
+    lease: timedelta | None,
     limit: int,
+    owner: str,
     skip: Callable[[int], bool] = lambda _id: False,
 ) -> Recovery:
     """Take over rows left `claimed` or `sending` (by a crash, or by a dead worker).
 
     `claimed` rows were never attempted: they are sent. `sending` rows may have reached the
     user: reminders are sent again (at least once), tips are closed as `unknown` (at most
-    once). Rows past their lateness budget are closed as `expired`. Each row taken gets a new
-    lease (claimed_at = now), so no other recovering worker takes it too.
+    once). Rows past their lateness budget are closed as `expired`. Each row taken becomes
+    `owner`'s, with a fresh stamp, so no other recovering worker takes it too.
 
     Args:
         session: The caller's session; the caller commits.
-        now: The current time.
-        lease_before: Only rows claimed before this (None: every open row; SQLite at start-up,
-            where this process is the only one).
+        now: The current time (for lateness budgets).
+        lease: Only rows whose stamp is older than this in database time (None: every open
+            row; SQLite at start-up, where this process is the only one).
         limit: Rows per query.
+        owner: The courier taking them over.
         skip: Rows this process is working on itself.
     """
     repo = DeliveryRepo(session)
@@ -229,7 +236,7 @@ async def recover(
     found = Recovery()
     after_id = 0
     while True:
-        rows = await repo.open_rows(after_id, limit, lease_before)
+        rows = await repo.open_rows(after_id, limit, lease)
         changes: list[tuple[int, DeliveryStatus]] = []
         for row in rows:
             after_id = row.id
@@ -243,8 +250,8 @@ async def recover(
                 found.unknown += 1
             else:
                 changes.append((row.id, DeliveryStatus.CLAIMED))
-                found.claimed.append(ClaimedDelivery.of(row, now))
-        await repo.set_statuses(changes, now)
+                found.claimed.append(ClaimedDelivery.of(row))
+        await repo.set_statuses(changes, owner)
         if len(rows) < limit:
             return found
 
@@ -259,6 +266,10 @@ class Enqueue(Protocol):
 
     def in_flight(self, delivery_id: int) -> bool:
         """Return True if this process holds the row."""
+        ...
+
+    def held(self) -> list[int]:
+        """Return the ids of every row this process holds (queued, waiting or sending)."""
         ...
 
     def enqueue(self, items: list[ClaimedDelivery]) -> None:
@@ -289,11 +300,14 @@ class Dispatcher:
         sender: Enqueue,
         *,
         batch: int,
+        owner: str,
         high_water: int | None = None,
         lease: timedelta = RECOVERY_LEASE,
     ) -> None:
-        """Claim `batch` rows per transaction while the sender has fewer than `high_water`."""
+        """Claim `batch` rows per transaction, as `owner`, while the sender holds fewer than
+        `high_water`."""
         self.sessions = sessions
+        self.owner = owner
         self.clock = clock
         self.sender = sender
         self.batch = batch
@@ -301,6 +315,7 @@ class Dispatcher:
         self.lease = lease
         self.last_tick: datetime | None = None
         self._last_recovery: datetime | None = None
+        self._last_renewal: datetime | None = None
         self._lock = asyncio.Lock()
 
     async def recover(self, *, everything: bool = False) -> int:
@@ -311,8 +326,9 @@ class Dispatcher:
             found = await recover(
                 session,
                 now,
-                lease_before=None if everything else now - self.lease,
+                lease=None if everything else self.lease,
                 limit=self.batch,
+                owner=self.owner,
                 skip=self.sender.in_flight,
             )
         self.sender.enqueue(found.claimed)
@@ -325,12 +341,26 @@ class Dispatcher:
             )
         return len(found.claimed)
 
+    async def renew(self) -> None:
+        """Give the rows this process still holds a fresh stamp (database time).
+
+        A row waiting long for its turn (a 429 pause, a big queue) stays this worker's; only
+        rows nobody renews, those of a dead worker, run out of lease.
+        """
+        self._last_renewal = self.clock()
+        held = self.sender.held()
+        if held:
+            async with self.sessions() as session, session.begin():
+                await DeliveryRepo(session).renew(self.owner, held)
+
     async def tick(self) -> TickReport:
         """Claim what is due now, batch by batch, and queue it (the repeating job's body)."""
         async with self._lock:  # a slow tick is never overlapped by the next one
             now = self.clock()
             self.last_tick = now
             report = TickReport(at=now)
+            if self._last_renewal is None or now - self._last_renewal >= RENEW_EVERY:
+                await self.renew()
             if self._last_recovery is None or now - self._last_recovery >= RECOVERY_EVERY:
                 report.recovered = await self.recover()
             while True:
@@ -338,7 +368,7 @@ class Dispatcher:
                 if room <= 0:
                     break
                 async with self.sessions() as session, session.begin():
-                    result = await claim_due(session, now, min(self.batch, room))
+                    result = await claim_due(session, now, min(self.batch, room), owner=self.owner)
                 # Committed: only now may anything be sent.
                 self.sender.enqueue(result.claimed)
                 report.batches += 1

@@ -115,6 +115,8 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self.timer: Timer = timer or MonotonicTimer()
         self.granted = 0  # messages let through
         self.floods = 0  # 429 answers seen
+        # Told of every pause Telegram orders (seconds), so it can outlive a restart.
+        self.on_pause: Callable[[float], None] | None = None
         self._waiting: list[tuple[int, int, asyncio.Future[None], int]] = []
         self._order = itertools.count()
         self._next_slot = float("-inf")
@@ -154,20 +156,31 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
         data: dict[str, Any],
         rate_limit_args: RateLimitArgs | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Wait for a slot (by priority), make the call, and on a 429 pause all and retry."""
+        """Wait for a slot (by priority), make the call, and on a 429 pause all and retry.
+
+        `rate_limit_args` may hold "priority" and "on_slot": a coroutine function awaited once,
+        when the first slot is granted and before the HTTP call (the sender marks its row
+        `sending` there); if it raises, nothing is sent.
+        """
         if not is_limited(endpoint):
             return await callback(*args, **kwargs)
-        priority = int((rate_limit_args or {}).get("priority", PRIORITY_REPLY))
+        options = rate_limit_args or {}
+        priority = int(options.get("priority", PRIORITY_REPLY))
+        on_slot = options.get("on_slot")
         weight = weight_of(endpoint, data)
         order = next(self._order)  # kept across 429 retries: first in line after the pause
         for retry in itertools.count():
             await self.acquire(priority, weight=weight, order=order)
+            if retry == 0 and on_slot is not None:
+                await on_slot()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 seconds = retry_after_seconds(exc)
                 self.floods += 1
                 self.pause(seconds)
+                if self.on_pause is not None:
+                    self.on_pause(seconds)
                 log.warning("Telegram asked to slow down: all sending paused for %.1f s", seconds)
                 if retry >= self.max_retries:
                     raise

@@ -4,11 +4,14 @@ Claimed rows wait in a priority queue (reminders and snoozes before tips, then b
 A few workers take them one at a time; each send goes through the token's rate limiter
 (`ratelimit.py`), where user replies are served before any of them. For every row:
 
-    claimed --(lease still ours, user not blocked, not too late)--> sending --HTTP--> outcome
+    claimed --(still ours, user not blocked, not too late)--> wait for the rate limiter's slot
+            --slot granted--> sending (committed) --HTTP--> outcome
 
-`sending` is committed before the HTTP call, so after a crash it is known which rows may have
-reached the user (see `dispatcher.recover`). The outcome of every error is decided in
-`outcomes.py`; one failing chat never stops the workers.
+`sending` is committed only once the slot is granted and just before the HTTP call, so a row
+waiting for its turn (a long 429 pause, a stop) is still `claimed`: never sent, safe to send
+later. After a crash, `sending` says exactly which rows may have reached the user (see
+`dispatcher.recover`). The outcome of every error is decided in `outcomes.py`; one failing chat
+never stops the workers.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import contextlib
 import itertools
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -63,6 +66,10 @@ class _Retry:
     delay: float
 
 
+class LeaseLost(Exception):
+    """The row stopped being ours while it waited for its slot: it was not sent."""
+
+
 def priority_of(kind: str) -> int:
     """Return the rate-limiter priority of a delivery kind (replies are 0)."""
     return PRIORITY_TIP if kind == DeliveryKind.TIP else PRIORITY_REMINDER
@@ -78,11 +85,13 @@ class Sender:
         content: Content,
         clock: Callable[[], datetime],
         *,
+        owner: str,
         workers: int = 8,
         rng: random.Random | None = None,
         retry_base: float = RETRY_BASE,
     ) -> None:
-        """Send through `bot`, record in `sessions`, read time from `clock`."""
+        """Send through `bot` as `owner`, record in `sessions`, read time from `clock`."""
+        self.owner = owner
         self.bot = bot
         self.sessions = sessions
         self.content = content
@@ -118,6 +127,10 @@ class Sender:
     def in_flight(self, delivery_id: int) -> bool:
         """Return True if this process holds the row (recovery must leave it alone)."""
         return delivery_id in self._held
+
+    def held(self) -> list[int]:
+        """Return the ids of every row this process holds (their leases are renewed)."""
+        return list(self._held)
 
     def enqueue(self, items: list[ClaimedDelivery]) -> None:
         """Queue claimed rows; rows already held are ignored."""
@@ -228,7 +241,7 @@ class Sender:
             if (
                 state is None
                 or state.status != DeliveryStatus.CLAIMED
-                or state.claimed_at != item.lease
+                or state.claimed_by != self.owner
             ):
                 return None  # another worker recovered it, or it is closed already
             closing = self._closing(item, state, now)
@@ -237,7 +250,7 @@ class Sender:
                 await repo.finish(
                     item.id,
                     status,
-                    lease=item.lease,
+                    owner=self.owner,
                     error=error,
                     only_from=DeliveryStatus.CLAIMED,
                 )
@@ -247,24 +260,40 @@ class Sender:
             if item.kind == DeliveryKind.TIP and not tip_id:
                 tip_ids = [tip.id for tip in self.content.tips]
                 tip_id = await advance_rotation(session, item.item_id, tip_ids, self.rng)
-            if not await repo.start_sending(item.id, item.lease, now, tip_id):
-                return None
-        attempts = state.attempts + 1
-        sending = replace(item, lease=now, tip_id=tip_id)
-        message = self._render(sending, now)
+                await repo.choose_tip(item.id, self.owner, tip_id)
+        item = replace(item, tip_id=tip_id)
+        message = self._render(item, now)
         if message is None:
             await self._finish(
-                sending, DeliveryStatus.FAILED, error="nothing to send: the tip no longer exists"
+                item,
+                DeliveryStatus.FAILED,
+                error="nothing to send: the tip no longer exists",
+                only_from=DeliveryStatus.CLAIMED,
             )
             return None
+        started = False
+
+        async def start_sending() -> None:
+            """Called once the rate limiter grants the slot, right before the HTTP call."""
+            nonlocal started
+            async with self.sessions() as session, session.begin():
+                started = await DeliveryRepo(session).start_sending(item.id, self.owner)
+            if not started:
+                raise LeaseLost
+
         try:
-            sent = await self._send(sending, message)
+            sent = await self._send(item, message, start_sending)
         except asyncio.CancelledError:
             raise
+        except LeaseLost:
+            return None  # recovered by another worker before its turn came: theirs now
         except Exception as exc:
-            return await self._failed(sending, exc, attempts)
+            if not started:  # never on the wire: the row is still claimed, recovered later
+                log.warning("Delivery %s not sent: %s", item.id, describe(exc))
+                return None
+            return await self._failed(item, exc, state.attempts + 1)
         await self._finish(
-            sending, DeliveryStatus.SENT, message_id=sent.message_id, sent_at=self.clock()
+            item, DeliveryStatus.SENT, message_id=sent.message_id, sent_at=self.clock()
         )
         return None
 
@@ -298,15 +327,25 @@ class Sender:
             zone=zone,
         )
 
-    async def _send(self, item: ClaimedDelivery, message: Draft) -> Message:
-        """Send the message (split if long; buttons on the last part) at the kind's priority."""
+    async def _send(
+        self, item: ClaimedDelivery, message: Draft, on_slot: Callable[[], Awaitable[None]]
+    ) -> Message:
+        """Send the message (split if long; buttons on the last part) at the kind's priority.
+
+        `on_slot` runs once, when the first part's slot is granted, before its HTTP call.
+        """
         parts = split_message(message.text) or ["…"]
         markup = keyboard(message.rows)
-        limit: dict[str, Any] = {}
-        if self.bot.rate_limiter is not None:
-            limit["rate_limit_args"] = {"priority": priority_of(item.kind)}
         sent: Message | None = None
         for index, part in enumerate(parts):
+            limit: dict[str, Any] = {}
+            if self.bot.rate_limiter is not None:
+                args: dict[str, Any] = {"priority": priority_of(item.kind)}
+                if index == 0:
+                    args["on_slot"] = on_slot
+                limit["rate_limit_args"] = args
+            elif index == 0:
+                await on_slot()
             sent = await self.bot.send_message(
                 chat_id=item.chat_id,
                 text=part,
@@ -336,8 +375,7 @@ class Sender:
                 requeue = verdict.action is Action.REQUEUE
                 released = await repo.release(
                     item.id,
-                    lease=item.lease,
-                    now=now,
+                    owner=self.owner,
                     error=verdict.reason,
                     count_attempt=not requeue,  # a 429 is not an attempt
                 )
@@ -346,12 +384,12 @@ class Sender:
                 if requeue:
                     self.stats.requeued += 1
                     # The limiter already holds every send until the pause is over.
-                    return _Retry(replace(item, lease=now), 0.0)
+                    return _Retry(item, 0.0)
                 self.stats.retried += 1
-                return _Retry(replace(item, lease=now), backoff(attempts, self.retry_base))
+                return _Retry(item, backoff(attempts, self.retry_base))
             if verdict.action is Action.BLOCK:
                 await repo.finish(
-                    item.id, DeliveryStatus.BLOCKED, lease=item.lease, error=verdict.reason
+                    item.id, DeliveryStatus.BLOCKED, owner=self.owner, error=verdict.reason
                 )
                 await repo.block_user(item.user_id, now)
                 self._count(DeliveryStatus.BLOCKED)
@@ -359,26 +397,26 @@ class Sender:
                 await repo.finish(
                     item.id,
                     DeliveryStatus.FAILED,
-                    lease=item.lease,
+                    owner=self.owner,
                     error=f"{verdict.reason} (daily tip and reminders deactivated)",
                 )
                 await repo.deactivate_schedules(item.user_id)
                 self._count(DeliveryStatus.FAILED)
             elif verdict.action is Action.UNKNOWN:
                 await repo.finish(
-                    item.id, DeliveryStatus.UNKNOWN, lease=item.lease, error=verdict.reason
+                    item.id, DeliveryStatus.UNKNOWN, owner=self.owner, error=verdict.reason
                 )
                 self._count(DeliveryStatus.UNKNOWN)
             else:
                 await repo.finish(
-                    item.id, DeliveryStatus.FAILED, lease=item.lease, error=verdict.reason
+                    item.id, DeliveryStatus.FAILED, owner=self.owner, error=verdict.reason
                 )
                 self._count(DeliveryStatus.FAILED)
         return None
 
     async def _finish(self, item: ClaimedDelivery, status: DeliveryStatus, **values: Any) -> None:
         async with self.sessions() as session, session.begin():
-            await DeliveryRepo(session).finish(item.id, status, lease=item.lease, **values)
+            await DeliveryRepo(session).finish(item.id, status, owner=self.owner, **values)
         self._count(status)
 
     def _count(self, status: DeliveryStatus) -> None:

@@ -329,7 +329,7 @@ async def schedule_snooze(
             scheduled_utc=original.scheduled_utc,  # one snooze per message
             due_utc=now + timedelta(minutes=minutes),
             status=DeliveryStatus.SCHEDULED,
-            claimed_at=None,
+            claimed_by=None,  # nobody holds it until it is due
             reminder_id=original.reminder_id,
             label=original.label,
         )

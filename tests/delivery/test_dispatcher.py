@@ -139,10 +139,10 @@ async def test_a_daily_reminder_fires_once_per_local_day_for_a_year(
             assert reminder is not None
             assert reminder.next_due_utc is not None
             due = reminder.next_due_utc
-            early = await claim_due(session, due - timedelta(seconds=1), 10)
+            early = await claim_due(session, due - timedelta(seconds=1), 10, owner="test")
             assert early.claimed == []  # never early
         async with sessions() as session, session.begin():
-            assert len((await claim_due(session, due, 10)).claimed) == 1
+            assert len((await claim_due(session, due, 10, owner="test")).claimed) == 1
     rows = await deliveries(app)
     days = [row.local_date for row in rows]
     assert days == [days[0] + timedelta(days=n) for n in range(len(days))]  # each day once

@@ -17,7 +17,7 @@ from bot.db.models import Delivery, Reminder, TipSubscription, User
 from tests.support.clock import FakeClock
 from tests.support.env import POSTGRES_URL
 from tests.support.fake_request import FakeRequest
-from tests.support.schedules import courier, deliveries, running
+from tests.support.schedules import age_leases, courier, deliveries, running
 
 pytestmark = [
     pytest.mark.postgres,
@@ -122,7 +122,8 @@ async def test_two_dispatchers_racing_deliver_every_due_item_exactly_once(
                 await asyncio.gather(*(eng.tick() for eng in engines))
                 await asyncio.gather(*(eng.dispatcher.recover() for eng in engines))
             await asyncio.gather(*(eng.drain() for eng in engines))
-            clock.advance(minutes=10)  # leases ran out: recovery finds nothing left to take
+            clock.advance(minutes=10)
+            await age_leases(app, minutes=10)  # leases ran out: recovery finds nothing left
             assert await engines[0].dispatcher.recover() == 0
         await deps_of(app_b).engine.dispose()
 

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bot.app import build_application, on_shutdown
+from bot.config import Settings
+from bot.content import Content
 from bot.context import BotApp, deps_of
 from bot.db.models import Delivery, Reminder
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
-from tests.support.fake_request import FakeRequest
-from tests.support.schedules import running
+from tests.support.fake_request import FakeRequest, flood
+from tests.support.schedules import (
+    add_reminder,
+    add_tip,
+    add_user,
+    age_leases,
+    limiter_of,
+    running,
+)
+from tests.support.schedules import courier as courier_of
 
 OTHER_USER = 6002
 
@@ -119,3 +132,102 @@ async def test_a_deleted_reminders_id_and_history_never_pass_to_another_user(
     stats = await other.send("/stats")
     assert "1 of 1 days" not in stats
     assert "No data yet" in stats
+
+
+# --- `sending` means on the wire; leases in database time; a 429 pause outlives a restart ----
+
+
+async def restart(
+    settings: Settings, fake: FakeRequest, clock: FakeClock, content: Content
+) -> BotApp:
+    return build_application(settings, request=fake, clock=clock, content=content)
+
+
+async def test_a_tip_waiting_for_its_slot_stays_claimed_and_is_sent_after_a_stop(
+    app: BotApp,
+    clock: FakeClock,
+    fake: FakeRequest,
+    settings: Settings,
+    content: Content,
+) -> None:
+    await add_user(app, 1)
+    await add_tip(app, 1, due=clock())
+    limiter = limiter_of(app)
+    gate = asyncio.Event()
+    acquire = limiter.acquire
+
+    async def slow_slot(*args: Any, **kwargs: Any) -> None:
+        await gate.wait()  # a long 429 pause, a long queue: the slot is not granted yet
+        await acquire(*args, **kwargs)
+
+    limiter.acquire = slow_slot  # type: ignore[method-assign]
+    async with running(app) as courier:
+        await courier.tick()
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert [row.status for row in await rows(app)] == ["claimed"]  # not on the wire
+    assert [row.status for row in await rows(app)] == ["claimed"]  # stopped while waiting
+
+    again = await restart(settings, fake, clock, content)
+    async with again, running(again) as courier:
+        await courier.drain()
+    [row] = await rows(app)
+    assert row.status == "sent"  # a tip that never went out is sent, not closed as unknown
+    assert len(fake.sent(1)) == 1
+    await on_shutdown(again)
+
+
+async def test_a_worker_whose_clock_runs_ahead_does_not_take_live_rows(
+    app: BotApp, clock: FakeClock, fake: FakeRequest, settings: Settings, content: Content
+) -> None:
+    for user_id in (1, 2):
+        await add_user(app, user_id)
+        await add_reminder(app, user_id, due=clock())
+    await courier_of(app).tick()  # worker A claims both and holds them
+    ahead = FakeClock(clock() + timedelta(minutes=30))  # worker B's clock is 30 minutes ahead
+    other = build_application(settings, request=FakeRequest(), clock=ahead, content=content)
+    async with other:
+        assert await courier_of(other).dispatcher.recover() == 0  # A's leases are fresh
+        await age_leases(app, minutes=10)  # A stops renewing for 10 minutes (database time)
+        assert await courier_of(other).dispatcher.recover() == 2
+    await on_shutdown(other)
+
+
+async def test_a_worker_renews_the_rows_it_still_holds(
+    app: BotApp, clock: FakeClock, settings: Settings, content: Content
+) -> None:
+    for user_id in (1, 2):
+        await add_user(app, user_id)
+        await add_reminder(app, user_id, due=clock())
+    mine = courier_of(app)
+    await mine.tick()  # claimed, queued, not sent (the sender is not running)
+    await age_leases(app, minutes=10)  # a long wait, say a 429 pause
+    await mine.dispatcher.renew()
+    other = build_application(settings, request=FakeRequest(), clock=clock, content=content)
+    async with other:
+        assert await courier_of(other).dispatcher.recover() == 0  # still A's: it renewed them
+    await on_shutdown(other)
+
+
+async def test_a_429_pause_is_kept_across_a_restart(
+    app: BotApp, clock: FakeClock, fake: FakeRequest, settings: Settings, content: Content
+) -> None:
+    await add_user(app, 1)
+    await add_reminder(app, 1, due=clock())
+    fake.fail_chat(1, flood(600), times=1)
+    limiter_of(app).max_retries = 0
+    async with running(app) as courier:
+        await courier.tick()
+        for _ in range(200):
+            if limiter_of(app).floods:
+                break
+            await asyncio.sleep(0)
+    assert limiter_of(app).floods == 1
+
+    clock.advance(seconds=60)  # restarted a minute into Telegram's 10-minute pause
+    again = await restart(settings, fake, clock, content)
+    async with again:
+        await courier_of(again).start()
+        assert 500 < limiter_of(again).paused_for <= 540
+        await courier_of(again).stop()
+    await on_shutdown(again)

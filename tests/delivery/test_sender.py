@@ -31,6 +31,7 @@ from tests.support.schedules import (
     add_reminder,
     add_tip,
     add_user,
+    age_leases,
     courier,
     deliveries,
     get,
@@ -308,7 +309,8 @@ async def test_recovery_leaves_a_live_workers_rows_alone_until_its_lease_runs_ou
         eng_b = courier(app_b)
         clock.advance(minutes=1)
         assert await eng_b.dispatcher.recover() == 0  # A's lease is still fresh
-        clock.advance(minutes=10)  # A looks dead: B takes its rows over
+        clock.advance(minutes=10)
+        await age_leases(app, minutes=10)  # A renewed nothing for 10 minutes: it looks dead
         assert await eng_b.dispatcher.recover() == 2
         async with running(app_b):
             await eng_b.drain()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.console.fake_api import strip_html
 from bot.context import BotApp
 from tests.support.fake_request import FakeRequest
 from tests.support.updates import USER_ID, callback_update, location_update, message_update
@@ -49,7 +50,8 @@ class Chat:
                 data,
                 user_id=self.user_id,
                 message_id=message_id,
-                message_text=stored.text if stored else "…",
+                # As Telegram does: the message comes back as plain text, entities aside.
+                message_text=strip_html(stored.text) if stored else "…",
             )
         )
 

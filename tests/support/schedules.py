@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -157,3 +157,14 @@ async def get(app: BotApp, model: Any, key: int) -> Any:
 async def set_columns(app: BotApp, model: Any, key: int, **values: Any) -> None:
     async with deps_of(app).sessions() as session, session.begin():
         await session.execute(update(model).where(model.id == key).values(**values))
+
+
+async def age_leases(app: BotApp, **ago: float) -> None:
+    """Move every open row's lease stamp back (as if its courier stopped renewing it then)."""
+    async with deps_of(app).sessions() as session, session.begin():
+        rows = await session.scalars(
+            select(Delivery).where(Delivery.status.in_(["claimed", "sending"]))
+        )
+        for row in rows:
+            assert row.claimed_at is not None
+            row.claimed_at -= timedelta(**ago)

@@ -168,6 +168,7 @@ async def test_a_tip_waiting_for_its_slot_stays_claimed_and_is_sent_after_a_stop
         assert [row.status for row in await rows(app)] == ["claimed"]  # not on the wire
     assert [row.status for row in await rows(app)] == ["claimed"]  # stopped while waiting
 
+    await age_leases(app, minutes=10)  # back after the lease (PostgreSQL waits that long)
     again = await restart(settings, fake, clock, content)
     async with again, running(again) as courier:
         await courier.drain()

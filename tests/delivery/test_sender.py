@@ -274,6 +274,7 @@ async def test_restart_sends_claimed_rows_resends_sending_reminders_and_closes_s
         await set_columns(app, type(rows[user_id]), rows[user_id].id, status="sending", attempts=1)
 
     clock.advance(hours=1)
+    await age_leases(app, hours=1)  # the hour of downtime, as the database's clock saw it
     fake2 = FakeRequest()
     app2 = build_application(settings, request=fake2, clock=clock, content=content)
     async with app2:

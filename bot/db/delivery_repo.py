@@ -107,23 +107,6 @@ class ScheduleMove:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenDelivery:
-    """A deliveries row that is due to be sent or was left open (a snooze, a recovered row)."""
-
-    id: int
-    kind: DeliveryKind
-    item_id: int
-    user_id: int
-    chat_id: int
-    due_utc: datetime
-    status: DeliveryStatus
-    label: str
-    tip_id: str | None
-    time_zone: str | None
-    blocked: bool
-
-
-@dataclass(frozen=True, slots=True)
 class ClaimedDelivery:
     """A claimed deliveries row, handed to the sender.
 
@@ -138,23 +121,17 @@ class ClaimedDelivery:
     chat_id: int
     due_utc: datetime
     label: str  # the reminder's label as it was when claimed
-    tip_id: str | None  # the tip chosen for it (set when its send starts)
+    tip_id: str | None  # the tip chosen for it (set before its send starts)
     time_zone: str | None
 
-    @classmethod
-    def of(cls, row: OpenDelivery) -> ClaimedDelivery:
-        """Hand an open row to the sender."""
-        return cls(
-            id=row.id,
-            kind=row.kind,
-            item_id=row.item_id,
-            user_id=row.user_id,
-            chat_id=row.chat_id,
-            due_utc=row.due_utc,
-            label=row.label,
-            tip_id=row.tip_id,
-            time_zone=row.time_zone,
-        )
+
+@dataclass(frozen=True, slots=True)
+class OpenDelivery:
+    """A deliveries row that is due to be sent or was left open (a snooze, a recovered row)."""
+
+    delivery: ClaimedDelivery  # what the sender gets if this row is (re)claimed
+    status: DeliveryStatus
+    blocked: bool  # its user blocked the bot
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,16 +306,18 @@ class DeliveryRepo:
     async def _read_open(self, stmt: Select[Any]) -> list[OpenDelivery]:
         return [
             OpenDelivery(
-                row.id,
-                DeliveryKind(row.kind),
-                row.item_id,
-                row.user_id,
-                row.chat_id,
-                row.due_utc,
+                ClaimedDelivery(
+                    row.id,
+                    DeliveryKind(row.kind),
+                    row.item_id,
+                    row.user_id,
+                    row.chat_id,
+                    row.due_utc,
+                    row.label,
+                    row.tip_id,
+                    row.time_zone,
+                ),
                 DeliveryStatus(row.status),
-                row.label,
-                row.tip_id,
-                row.time_zone,
                 row.blocked_at is not None,
             )
             for row in await (await self._conn()).execute(stmt)

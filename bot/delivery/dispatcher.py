@@ -185,14 +185,15 @@ async def promote_snoozes(
     result.full = limit > 0 and len(rows) >= limit
     changes: list[tuple[int, DeliveryStatus]] = []
     for row in rows:
+        snooze = row.delivery
         if row.blocked:
-            changes.append((row.id, DeliveryStatus.BLOCKED))
-        elif is_expired(DeliveryKind.SNOOZE, row.due_utc, now):
-            changes.append((row.id, DeliveryStatus.EXPIRED))
+            changes.append((snooze.id, DeliveryStatus.BLOCKED))
+        elif is_expired(DeliveryKind.SNOOZE, snooze.due_utc, now):
+            changes.append((snooze.id, DeliveryStatus.EXPIRED))
             result.expired += 1
         else:
-            changes.append((row.id, DeliveryStatus.CLAIMED))
-            result.claimed.append(ClaimedDelivery.of(row))
+            changes.append((snooze.id, DeliveryStatus.CLAIMED))
+            result.claimed.append(snooze)
     await repo.set_statuses(changes, owner)
     return result
 
@@ -239,18 +240,19 @@ async def recover(
         rows = await repo.open_rows(after_id, limit, lease)
         changes: list[tuple[int, DeliveryStatus]] = []
         for row in rows:
-            after_id = row.id
-            if skip(row.id):
+            item = row.delivery
+            after_id = item.id
+            if skip(item.id):
                 continue
-            if is_expired(row.kind, row.due_utc, now):
-                changes.append((row.id, DeliveryStatus.EXPIRED))
+            if is_expired(item.kind, item.due_utc, now):
+                changes.append((item.id, DeliveryStatus.EXPIRED))
                 found.expired += 1
-            elif row.status == DeliveryStatus.SENDING and row.kind == DeliveryKind.TIP:
-                changes.append((row.id, DeliveryStatus.UNKNOWN))
+            elif row.status == DeliveryStatus.SENDING and item.kind == DeliveryKind.TIP:
+                changes.append((item.id, DeliveryStatus.UNKNOWN))
                 found.unknown += 1
             else:
-                changes.append((row.id, DeliveryStatus.CLAIMED))
-                found.claimed.append(ClaimedDelivery.of(row))
+                changes.append((item.id, DeliveryStatus.CLAIMED))
+                found.claimed.append(item)
         await repo.set_statuses(changes, owner)
         if len(rows) < limit:
             return found

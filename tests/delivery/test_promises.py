@@ -153,18 +153,18 @@ async def test_a_tip_waiting_for_its_slot_stays_claimed_and_is_sent_after_a_stop
     await add_user(app, 1)
     await add_tip(app, 1, due=clock())
     limiter = limiter_of(app)
-    gate = asyncio.Event()
+    gate, waiting = asyncio.Event(), asyncio.Event()
     acquire = limiter.acquire
 
     async def slow_slot(*args: Any, **kwargs: Any) -> None:
+        waiting.set()
         await gate.wait()  # a long 429 pause, a long queue: the slot is not granted yet
         await acquire(*args, **kwargs)
 
     limiter.acquire = slow_slot  # type: ignore[method-assign]
     async with running(app) as courier:
         await courier.tick()
-        for _ in range(50):
-            await asyncio.sleep(0)
+        await asyncio.wait_for(waiting.wait(), timeout=10)  # the send waits for its slot
         assert [row.status for row in await rows(app)] == ["claimed"]  # not on the wire
     assert [row.status for row in await rows(app)] == ["claimed"]  # stopped while waiting
 
@@ -219,10 +219,10 @@ async def test_a_429_pause_is_kept_across_a_restart(
     limiter_of(app).max_retries = 0
     async with running(app) as courier:
         await courier.tick()
-        for _ in range(200):
+        for _ in range(1000):  # database work runs in a thread: wait in real time
             if limiter_of(app).floods:
                 break
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.01)
     assert limiter_of(app).floods == 1
 
     clock.advance(seconds=60)  # restarted a minute into Telegram's 10-minute pause

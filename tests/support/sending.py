@@ -24,9 +24,9 @@ def hold_sends(fake: FakeRequest) -> asyncio.Event:
     return gate
 
 
-async def until_sending(app: BotApp, rounds: int = 200) -> None:
-    """Let the courier run until the only deliveries row is `sending` (or `rounds` pass)."""
-    for _ in range(rounds):
+async def until_sending(app: BotApp, seconds: float = 10.0) -> None:
+    """Let the courier run until the only deliveries row is `sending` (at most `seconds`)."""
+    for _ in range(int(seconds * 100)):
         if [row.status for row in await deliveries(app)] == ["sending"]:
             return
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.01)

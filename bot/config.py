@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     dispatch_every: float = Field(default=5.0, gt=0)  # seconds between dispatcher ticks
     dispatch_batch: int = Field(default=500, gt=0)  # rows claimed per transaction
     sender_workers: int = Field(default=8, gt=0)  # concurrent HTTP sends under the rate limit
+    # Finished deliveries older than this are deleted (a few at a time, when the dispatcher
+    # is idle); /stats needs 30 days of them.
+    delivery_retention_days: int = Field(default=60, ge=31)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, func, literal, select, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import Insert
 
@@ -505,6 +505,21 @@ class DeliveryRepo:
         stmt = self._insert_ignoring_conflicts().values(**snooze.values()).returning(_D.c.id)
         row = (await (await self._conn()).execute(stmt)).first()
         return None if row is None else int(row.id)
+
+    async def prune(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` finished rows due before `before`; return how many went.
+
+        Open rows (scheduled, claimed, sending) are never deleted, however old.
+        """
+        finished = [s for s in DeliveryStatus if s not in (SCHEDULED, *OPEN_STATUSES)]
+        oldest = (
+            select(_D.c.id)
+            .where(_D.c.due_utc < before, _D.c.status.in_(finished))
+            .order_by(_D.c.id)
+            .limit(limit)
+        )
+        result = await (await self._conn()).execute(delete(_D).where(_D.c.id.in_(oldest)))
+        return _rowcount(result)
 
     # -- for /admin ---------------------------------------------------------------------------
 

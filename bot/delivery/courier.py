@@ -67,6 +67,7 @@ class Courier:
             batch=settings.dispatch_batch,
             owner=self.owner,
             lease=lease,
+            retention=timedelta(days=settings.delivery_retention_days),
         )
         # A 429 pause is the token's, not the process's: it is stored, and a restart keeps it.
         self.limiter = (

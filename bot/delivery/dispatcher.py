@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 RECOVERY_LEASE = timedelta(minutes=5)  # a claim untouched this long belongs to a dead worker
 RECOVERY_EVERY = timedelta(minutes=1)
 RENEW_EVERY = timedelta(minutes=1)  # live rows get a fresh stamp well within their lease
+PRUNE_BATCH = 1000  # old deliveries deleted per idle tick: small, so a claim never waits long
 
 
 class _Planner:
@@ -290,6 +291,7 @@ class TickReport:
     conflicts: int = 0
     recovered: int = 0
     batches: int = 0
+    pruned: int = 0
 
 
 class Dispatcher:
@@ -305,6 +307,7 @@ class Dispatcher:
         owner: str,
         high_water: int | None = None,
         lease: timedelta = RECOVERY_LEASE,
+        retention: timedelta = timedelta(days=60),
     ) -> None:
         """Claim `batch` rows per transaction, as `owner`, while the sender holds fewer than
         `high_water`."""
@@ -315,6 +318,7 @@ class Dispatcher:
         self.batch = batch
         self.high_water = high_water or 2 * batch
         self.lease = lease
+        self.retention = retention
         self.last_tick: datetime | None = None
         self._last_recovery: datetime | None = None
         self._last_renewal: datetime | None = None
@@ -355,6 +359,11 @@ class Dispatcher:
             async with self.sessions() as session, session.begin():
                 await DeliveryRepo(session).renew(self.owner, held)
 
+    async def prune(self, now: datetime) -> int:
+        """Delete one small batch of finished deliveries older than the retention window."""
+        async with self.sessions() as session, session.begin():
+            return await DeliveryRepo(session).prune(now - self.retention, PRUNE_BATCH)
+
     async def tick(self) -> TickReport:
         """Claim what is due now, batch by batch, and queue it (the repeating job's body)."""
         async with self._lock:  # a slow tick is never overlapped by the next one
@@ -380,6 +389,8 @@ class Dispatcher:
                 report.conflicts += result.conflicts
                 if not result.full:
                     break
+            if not report.claimed and self.sender.pending == 0:  # idle: tidy up a little
+                report.pruned = await self.prune(now)
             if report.claimed or report.expired:
                 log.info(
                     "Dispatcher: %d claimed, %d expired, %d moved on without sending",

@@ -13,6 +13,7 @@ from bot.app import build_application, on_shutdown
 from bot.config import Settings
 from bot.content import Content
 from bot.context import BotApp, deps_of
+from bot.db.delivery_repo import DeliveryRepo
 from bot.db.models import Delivery, Reminder
 from tests.support.chat import Chat
 from tests.support.clock import FakeClock
@@ -232,3 +233,60 @@ async def test_a_429_pause_is_kept_across_a_restart(
         assert 500 < limiter_of(again).paused_for <= 540
         await courier_of(again).stop()
     await on_shutdown(again)
+
+
+async def add_old_rows(app: BotApp, chat: Chat, reminder_id: int, statuses: list[str]) -> None:
+    old = berlin_time(2, 9) - timedelta(days=100)
+    async with deps_of(app).sessions() as session, session.begin():
+        for n, status in enumerate(statuses):
+            session.add(
+                Delivery(
+                    kind="snooze" if status == "scheduled" else "reminder",
+                    item_id=reminder_id + 1000 + n,
+                    user_id=chat.user_id,
+                    chat_id=chat.user_id,
+                    local_date=old.date(),
+                    scheduled_utc=old,
+                    due_utc=old,
+                    status=status,
+                    attempts=1,
+                    reminder_id=reminder_id,
+                    label="",
+                )
+            )
+
+
+async def test_idle_ticks_delete_old_finished_deliveries_and_stats_stay_the_same(
+    app: BotApp, berlin: Chat, clock: FakeClock
+) -> None:
+    await berlin.send("/remind 09:00 glycinate")
+    for day in range(2, 6):  # four mornings delivered and taken
+        await deliver_at(app, clock, berlin_time(day, 9))
+        [row] = await rows(app, kind="reminder", local_date=berlin_time(day, 9).date())
+        await berlin.press(f"rem:taken:{row.id}", row.message_id)
+    before = await berlin.send("/stats")
+    [reminder] = await all_reminders(app)
+    await add_old_rows(app, berlin, reminder.id, ["sent", "expired", "failed"])
+    clock.set(berlin_time(5, 12))
+    async with running(app) as courier:
+        report = await courier.tick()  # nothing due: an idle tick
+    assert report.pruned == 3
+    assert [row.due_utc >= berlin_time(2, 8) for row in await rows(app)] == [True] * 4
+    assert await berlin.send("/stats") == before
+
+
+async def test_pruning_never_deletes_an_open_row(
+    app: BotApp, berlin: Chat, clock: FakeClock
+) -> None:
+    await berlin.send("/remind 09:00 glycinate")
+    [reminder] = await all_reminders(app)
+    await add_old_rows(app, berlin, reminder.id, ["claimed", "sending", "scheduled", "sent"])
+    async with deps_of(app).sessions() as session, session.begin():
+        deleted = await DeliveryRepo(session).prune(clock(), limit=10)
+    assert deleted == 1
+    assert sorted(row.status for row in await rows(app)) == ["claimed", "scheduled", "sending"]
+
+
+async def all_reminders(app: BotApp) -> list[Reminder]:
+    async with deps_of(app).sessions() as session:
+        return list(await session.scalars(select(Reminder)))

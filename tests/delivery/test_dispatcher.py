@@ -404,7 +404,7 @@ async def test_the_job_queue_has_one_dispatcher_job(app: BotApp) -> None:
     assert len(app.job_queue.jobs()) == 1
 
 
-async def test_the_dispatcher_job_callback_runs_a_tick(
+async def test_the_dispatcher_job_ticks_only_in_the_delivery_leader(
     app: BotApp, clock: FakeClock, fake: FakeRequest
 ) -> None:
     await add_user(app, 1)
@@ -412,9 +412,13 @@ async def test_the_dispatcher_job_callback_runs_a_tick(
     assert app.job_queue is not None
     [job] = app.job_queue.jobs()
     async with running(app) as eng:
+        await job.run(app)  # not the leader (yet): the job leaves the rows alone
+        assert eng.last_tick is None
+        await eng.lead(app.bot.id)  # SQLite: the only process leads
         await job.run(app)
         await eng.drain()
         assert eng.last_tick == clock()
+        await eng.stop_leading()
     assert len(fake.sent(1)) == 1
 
 

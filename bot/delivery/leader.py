@@ -68,8 +68,8 @@ class SoleLeader:
     async def start(self, key: int) -> None:
         """Lead at once."""
         if not self.leading:
-            self.leading = True
             await self._elected()
+            self.leading = True
 
     async def stop(self) -> None:
         """Stop leading."""
@@ -144,9 +144,14 @@ class AdvisoryLeader:
         # interval and stops at the first failed check. Wait that long before sending.
         await asyncio.sleep(self.every)
         await asyncio.wait_for(lock.check(), timeout=self.timeout)
+        try:
+            await self._elected()  # recovery, then the sender; only then does the job tick
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._deposed()
+            raise
         self.leading = True
         log.info("This process is the delivery leader")
-        await self._elected()
 
     async def _lost(self, lock: AdvisoryLock, exc: Exception) -> None:
         if self.leading:

@@ -4,6 +4,7 @@ polling, or a webhook when WEBHOOK_URL is set) or open the offline console."""
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -63,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.app import ALLOWED_UPDATES, build_application
 
         app = build_application(settings)
+        # What start-up built (content, indexes, modules) lives as long as the process: keep it
+        # out of every later collection, whose pauses would stall the event loop (and bunch
+        # the rate-limited sends behind them).
+        gc.collect()
+        gc.freeze()
         if settings.webhook_url:
             from bot.webhook import run_webhook
 

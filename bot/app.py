@@ -30,7 +30,7 @@ from bot.context import BotApp, BotApplication, BotContext, Clock, Deps, deps_of
 from bot.db.locks import SqliteFileLock
 from bot.db.session import make_engine, make_sessions, upgrade_to_head
 from bot.delivery.courier import Courier
-from bot.delivery.ratelimit import PriorityRateLimiter
+from bot.delivery.ratelimit import TELEGRAM_MAX_PER_SECOND, PriorityRateLimiter
 from bot.domain.timezones import Places
 from bot.render import NO_PREVIEW
 
@@ -48,6 +48,15 @@ def token_of(settings: Settings) -> str:
     if settings.telegram_bot_token is None:
         return CONSOLE_TOKEN
     return settings.telegram_bot_token.get_secret_value()
+
+
+def cap_of(settings: Settings) -> int:
+    """Return the most messages this process may send in any second.
+
+    With several workers (PostgreSQL) the replies of the others reach the token too, unseen
+    by this process's limiter: one message a second of Telegram's 30 is left for them.
+    """
+    return TELEGRAM_MAX_PER_SECOND if settings.is_sqlite else TELEGRAM_MAX_PER_SECOND - 1
 
 
 def build_application(
@@ -71,7 +80,7 @@ def build_application(
         .post_init(on_init)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
-        .rate_limiter(PriorityRateLimiter(settings.send_rate))
+        .rate_limiter(PriorityRateLimiter(settings.send_rate, max_per_second=cap_of(settings)))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

@@ -50,7 +50,7 @@ def token_of(settings: Settings) -> str:
     return settings.telegram_bot_token.get_secret_value()
 
 
-def cap_of(settings: Settings) -> int:
+def max_per_second(settings: Settings) -> int:
     """Return the most messages this process may send in any second.
 
     With several workers (PostgreSQL) the replies of the others reach the token too, unseen
@@ -80,7 +80,9 @@ def build_application(
         .post_init(on_init)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
-        .rate_limiter(PriorityRateLimiter(settings.send_rate, max_per_second=cap_of(settings)))
+        .rate_limiter(
+            PriorityRateLimiter(settings.send_rate, max_per_second=max_per_second(settings))
+        )
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,3 +178,37 @@ def test_webhook_mode_sets_the_webhook_checks_the_secret_and_answers_healthz(
     assert TOKEN.split(":")[1] not in output
     assert SECRET not in output
     assert "Traceback" not in output, output
+
+
+# -- the fake server's webhook side: it must behave like the Bot API, or the test above proves
+# nothing --
+
+
+def call(server: FakeBotApiServer, method: str, **params: Any) -> tuple[int, Any]:
+    data = urllib.parse.urlencode(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+    ).encode()
+    request = urllib.request.Request(f"{server.base_url}{TOKEN}/{method}", data)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def test_fake_server_checks_set_webhook_and_refuses_polling_while_one_is_set(
+    server: FakeBotApiServer,
+) -> None:
+    assert (
+        call(server, "setWebhook", url="https://x.org/hook", secret_token="bad secret")[0] == 400
+    )
+    assert call(server, "setWebhook", url="no-url")[0] == 400
+    assert call(server, "getUpdates", timeout="0")[0] == 200  # no webhook yet: polling works
+    hook = {"url": "https://x.org/hook", "secret_token": SECRET, "allowed_updates": ["message"]}
+    assert call(server, "setWebhook", **hook)[0] == 200
+    assert server.webhook == hook
+    assert call(server, "getWebhookInfo")[1]["result"]["url"] == "https://x.org/hook"
+    status, body = call(server, "getUpdates", timeout="0")
+    assert (status, body["error_code"]) == (409, 409)  # as Telegram: not while a webhook is set
+    assert call(server, "deleteWebhook")[0] == 200
+    assert call(server, "getUpdates", timeout="0")[0] == 200

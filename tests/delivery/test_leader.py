@@ -6,7 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from tests.support.chat import Chat
 from tests.support.clock import FakeClock
 from tests.support.env import ADMIN_ID, POSTGRES_URL
 from tests.support.fake_request import FakeRequest
-from tests.support.schedules import add_reminder, add_user, courier, limiter_of
+from tests.support.schedules import add_reminder, add_user, courier, limiter_of, wait_until
 from tests.support.timer import VirtualTimer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -33,12 +33,6 @@ EVERY = 0.2  # seconds between tries for the lock, in these tests
 postgres_only = pytest.mark.skipif(
     not POSTGRES_URL.startswith("postgresql"), reason="set TEST_DATABASE_URL to a PostgreSQL URL"
 )
-
-
-async def wait_until(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110 - state of another task; no event to wait on
-            await asyncio.sleep(0.05)
 
 
 @asynccontextmanager

@@ -8,7 +8,9 @@ the update queue, the HTML check and the message shapes are those of the end-to-
 * a set of blocked chats: 403 "Forbidden: bot was blocked by the user";
 * optional random 429s (`flood_probability`, `retry_after` drawn from `flood_retry_after`),
   and a record of every message that arrived while a pause the server ordered was in force;
-* long-polled getUpdates fed by `push_message` / `push_callback` (a simulated user);
+* long-polled getUpdates fed by `push_message` / `push_callback` (a simulated user), or,
+  with a `balancer` (webhook mode), each update posted to the next worker's webhook in turn;
+* setWebhook checked and recorded;
 * every message call is recorded with its arrival time, chat, status and text.
 
     with BenchApi(token) as api:
@@ -35,7 +37,9 @@ from harness.fake_bot_api_server import (
     chat_id_of,
     new_message_text,
     user_message,
+    webhook_params,
 )
+from harness.webhook import RoundRobin
 
 BOT_USER = {
     "id": 424242,
@@ -84,6 +88,9 @@ class BenchApi(ApiFront):
     bad_token_requests: int = 0
     first_get_updates: float | None = None  # time.monotonic() of the first getUpdates
     on_call: Callable[[Call], None] | None = None
+    balancer: RoundRobin | None = None  # set: updates are posted to webhooks, not polled
+    webhooks: list[Record] = field(default_factory=list)  # every setWebhook, in order
+    posted: list[tuple[int, int, int]] = field(default_factory=list)  # (update, worker, status)
 
     server_class: ClassVar[type[ApiHttpServer]] = _Server
     max_poll: ClassVar[float] = 30
@@ -117,6 +124,21 @@ class BenchApi(ApiFront):
             query_id, data, message, user_id=user_id, first_name="Bench", instance="bench"
         )
         return self.push_update({"callback_query": query})
+
+    def push_update(self, update: Record) -> int:
+        """Queue an update for getUpdates, or post it to the next worker's webhook.
+
+        Raises:
+            OSError: Webhook mode, and no worker took the update.
+        """
+        if self.balancer is None:
+            return super().push_update(update)
+        with self._cond:
+            update = {"update_id": next(self._update_ids), **update}
+        worker, status = self.balancer.post(update)
+        with self._cond:
+            self.posted.append((int(update["update_id"]), worker, status))
+        return int(update["update_id"])
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float) -> Any:
         """Wait until predicate() (called under the lock) is truthy; return it, or None."""
@@ -211,6 +233,12 @@ class BenchApi(ApiFront):
     def _other(self, name: str, params: Record) -> Any:
         if name == "getme":
             return BOT_USER
+        if name == "setwebhook":
+            webhook = webhook_params(params)
+            with self._cond:
+                self.webhooks.append(webhook)
+                self._cond.notify_all()
+            return True
         if name in ("deletewebhook", "setmycommands", "answercallbackquery", "sendchataction"):
             return True
         if name in ("editmessagereplymarkup", "deletemessage"):

@@ -1,14 +1,19 @@
-"""`python -m bot [run|console]`: settings from the environment, then poll or open the console."""
+"""`python -m bot [run|console]`: settings from the environment, then serve updates (long
+polling, or a webhook when WEBHOOK_URL is set) or open the offline console."""
 
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
 
+from pydantic import ValidationError
+
 from bot.config import Settings
 from bot.content import ContentError
+from bot.db.locks import DatabaseInUse
 
 
 def setup_logging(level: str) -> None:
@@ -25,18 +30,23 @@ def setup_logging(level: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the bot: long polling with a token, the offline console without one."""
+    """Run the bot: polling or a webhook with a token, the offline console without one."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument(
         "mode",
         nargs="?",
         choices=("run", "console"),
-        help="run: long polling (needs TELEGRAM_BOT_TOKEN); console: offline chat in the terminal",
+        help="run: serve updates (needs TELEGRAM_BOT_TOKEN; a webhook when WEBHOOK_URL is set,"
+        " else long polling); console: offline chat in the terminal",
     )
     args = parser.parse_args(argv)
     # PTB's RetryAfter gives retry_after as a timedelta with this set (the int form warns).
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(settings_problems(exc), file=sys.stderr)
+        return 2
     mode = args.mode or ("run" if settings.telegram_bot_token else "console")
     setup_logging(settings.log_level if mode == "run" else "WARNING")
     try:
@@ -51,14 +61,36 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        from bot.app import build_application
+        from bot.app import ALLOWED_UPDATES, build_application
 
         app = build_application(settings)
-        app.run_polling(drop_pending_updates=False)
+        # What start-up built (content, indexes, modules) lives as long as the process: keep it
+        # out of every later collection, whose pauses would stall the event loop (and bunch
+        # the rate-limited sends behind them).
+        gc.collect()
+        gc.freeze()
+        if settings.webhook_url:
+            from bot.webhook import run_webhook
+
+            return run_webhook(app)
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
         return 0
     except ContentError as exc:
         print(f"Content error: {exc}", file=sys.stderr)
         return 1
+    except DatabaseInUse as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """Say which settings are wrong and why, without echoing their values (secrets)."""
+    lines = ["The settings are not valid:"]
+    for error in exc.errors():
+        where = " ".join(str(part).upper() for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}" if where else f"  {message}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """The application factory and the life cycle: production, tests and the console share both.
 
-PTB runs the hooks in this order under `run_polling`; `running(app)` below runs the same hooks
-in the same order where nothing polls (the offline console):
+PTB runs the hooks in this order under `run_polling`; `started(app)` below runs the same hooks
+in the same order where nothing polls (the offline console, and webhook mode in bot/webhook.py):
 
-    initialize -> post_init (schema, command menu, courier.start) -> start
-    ... updates and the dispatcher job ...
-    stop -> post_stop (courier.stop, while the bot can still send) -> shutdown
-    -> post_shutdown (the database engine is disposed)
+    initialize -> post_init (SQLite: one process per file and the schema; command menu;
+                  delivery: lead at once on SQLite, or try for the leader's lock) -> start
+    ... updates, and the dispatcher job (it ticks only in the delivery leader) ...
+    stop -> post_stop (stop sending while the bot can still send; give the lock up) -> shutdown
+    -> post_shutdown (the database engine is disposed, the SQLite lock file released)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from telegram import BotCommand
-from telegram.constants import ParseMode
+from telegram.constants import ParseMode, UpdateType
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, ExtBot
 from telegram.request import BaseRequest
 
@@ -26,9 +27,10 @@ from bot import handlers
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.context import BotApp, BotApplication, BotContext, Clock, Deps, deps_of, utc_now
+from bot.db.locks import SqliteFileLock
 from bot.db.session import make_engine, make_sessions, upgrade_to_head
 from bot.delivery.courier import Courier
-from bot.delivery.ratelimit import PriorityRateLimiter
+from bot.delivery.ratelimit import TELEGRAM_MAX_PER_SECOND, PriorityRateLimiter
 from bot.domain.timezones import Places
 from bot.render import NO_PREVIEW
 
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 CONSOLE_TOKEN = "100000:console-token"  # the offline console's fake Bot API accepts any token
 DISPATCH_JOB = "dispatcher"
 FIRST_TICK = 1.0  # seconds after the application starts
+# The updates the handlers use (polling and setWebhook ask Telegram for these only).
+ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
 
 
 def token_of(settings: Settings) -> str:
@@ -44,6 +48,15 @@ def token_of(settings: Settings) -> str:
     if settings.telegram_bot_token is None:
         return CONSOLE_TOKEN
     return settings.telegram_bot_token.get_secret_value()
+
+
+def max_per_second(settings: Settings) -> int:
+    """Return the most messages this process may send in any second.
+
+    With several workers (PostgreSQL) the replies of the others reach the token too, unseen
+    by this process's limiter: one message a second of Telegram's 30 is left for them.
+    """
+    return TELEGRAM_MAX_PER_SECOND if settings.is_sqlite else TELEGRAM_MAX_PER_SECOND - 1
 
 
 def build_application(
@@ -67,7 +80,9 @@ def build_application(
         .post_init(on_init)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
-        .rate_limiter(PriorityRateLimiter(settings.send_rate))
+        .rate_limiter(
+            PriorityRateLimiter(settings.send_rate, max_per_second=max_per_second(settings))
+        )
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -85,6 +100,7 @@ def build_application(
         rng=rng,
         delivery=Courier(cast(ExtBot[Any], app.bot), sessions, content, clock, settings, rng),
         places=Places(content.cities),
+        file_lock=SqliteFileLock(settings.database_url),
     )
     handlers.register_all(app)
     if app.job_queue is None:
@@ -107,7 +123,9 @@ def menu_commands(content: Content) -> list[BotCommand]:
 
 
 async def dispatch_due(context: BotContext) -> None:
-    """Claim due tips, reminders and snoozes, then queue them for the sender."""
+    """Claim due tips, reminders and snoozes, then queue them for the sender (the leader only)."""
+    if not context.deps.delivery.leading:
+        return  # another worker delivers; this one only answers updates
     try:
         await context.deps.delivery.tick()
     except Exception:  # a failed tick only delays sends: the next one runs in a few seconds
@@ -115,34 +133,45 @@ async def dispatch_due(context: BotContext) -> None:
 
 
 async def on_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Bring the schema to head (SQLite), publish the command menu, start delivering."""
+    """Refuse a second process on a SQLite file and bring its schema to head, publish the
+    command menu, then deliver (SQLite) or start trying to become the delivery leader.
+
+    Raises:
+        DatabaseInUse: Another bot process runs on the same SQLite database file.
+    """
     deps = deps_of(app)
     if deps.settings.is_sqlite:
+        deps.file_lock.acquire()  # before the migrations: they must not run twice at once
         await upgrade_to_head(deps.settings.database_url)
     await app.bot.set_my_commands(menu_commands(deps.content))
-    await deps.delivery.start()
+    await deps.delivery.lead(app.bot.id)  # the lock is keyed by the bot: one leader per token
     log.info("Bot @%s is ready", app.bot.username)
 
 
 async def on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Stop delivering while the bot's HTTP client is still open; open rows stay for later."""
-    await deps_of(app).delivery.stop()
+    await deps_of(app).delivery.stop_leading()
 
 
 async def on_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Close the database (after PTB has shut the bot down)."""
-    await deps_of(app).engine.dispose()
+    """Close the database (after PTB has shut the bot down), then let the SQLite file go."""
+    deps = deps_of(app)
+    await deps.delivery.stop_leading()  # already done unless start-up failed half-way
+    await deps.engine.dispose()
+    deps.file_lock.release()
 
 
 @asynccontextmanager
 async def started(app: BotApp) -> AsyncIterator[BotApp]:
-    """Run the application without polling, with the hooks in PTB's own order (the console)."""
-    async with app:  # initialize ... shutdown
-        await on_init(app)
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.stop()
-            await on_stop(app)
-    await on_shutdown(app)
+    """Run the application without polling, with the hooks in PTB's own order."""
+    try:
+        async with app:  # initialize ... shutdown
+            await on_init(app)
+            await app.start()
+            try:
+                yield app
+            finally:
+                await app.stop()
+                await on_stop(app)
+    finally:
+        await on_shutdown(app)

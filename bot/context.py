@@ -21,6 +21,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.content import Content
+from bot.db.locks import SqliteFileLock
 from bot.delivery.courier import Courier
 from bot.domain.timezones import Places
 from bot.services.users import Person
@@ -45,6 +46,7 @@ class Deps:
     rng: random.Random  # tip rotations and /fact (tests pass a seeded one)
     delivery: Courier
     places: Places  # city names -> zones, indexed once from content/cities.toml
+    file_lock: SqliteFileLock  # SQLite: one bot process per database file (PostgreSQL: none)
 
 
 class UpdateScope:

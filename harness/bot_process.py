@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 
 # Settings of the parent's environment that must not leak into the bot under test.
-_NOT_INHERITED = ("TELEGRAM_", "DATABASE_", "CONSOLE_", "SEND_", "DISPATCH_", "ADMIN_")
+_NOT_INHERITED = (
+    *("TELEGRAM_", "DATABASE_", "CONSOLE_", "SEND_", "DISPATCH_", "ADMIN_"),
+    *("WEBHOOK_", "LISTEN", "PORT", "LEADER_"),
+)
 
 
 def bot_env(base_url: str, database_url: str, token: str, **extra: str) -> dict[str, str]:

@@ -36,6 +36,7 @@ BOT_USER = {
     "supports_inline_queries": False,
 }
 USER_ID = 7001
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # setWebhook's secret_token
 TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a"}
 TAGS |= {"code", "pre", "blockquote", "tg-emoji"}
 ENTITIES = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
@@ -112,6 +113,22 @@ def new_message_text(params: Record) -> str:
     if len(plain.encode("utf-16-le")) // 2 > 4096:
         raise ApiError(400, "Bad Request: message is too long")
     return plain
+
+
+def webhook_params(params: Record) -> Record:
+    """Check setWebhook's parameters as the Bot API does; return the webhook it sets."""
+    url = str(params.get("url") or "")
+    if not re.match(r"https?://[^/]+", url):
+        raise ApiError(400, "Bad Request: bad webhook: invalid URL")
+    secret = params.get("secret_token")
+    if secret is not None and not SECRET_TOKEN.fullmatch(str(secret)):
+        raise ApiError(400, "Bad Request: bad webhook: secret token contains unallowed characters")
+    allowed = params.get("allowed_updates")
+    if allowed is not None and not (
+        isinstance(allowed, list) and all(isinstance(a, str) for a in allowed)
+    ):
+        raise ApiError(400, "Bad Request: can't parse allowed_updates")
+    return {"url": url, "secret_token": secret, "allowed_updates": allowed}
 
 
 def user_message(message_id: int, text: str, *, user_id: int, first_name: str) -> Record:
@@ -325,6 +342,7 @@ class FakeBotApiServer(ApiFront):
         self.messages: list[Record] = []  # every sendMessage and editMessageText, in order
         self.current: dict[tuple[int, int], Record] = {}  # (chat, message id) -> latest state
         self.commands: list[Record] = []
+        self.webhook: Record | None = None  # what the last setWebhook set
         self.bad_token_requests = 0
         self._open()
 
@@ -335,6 +353,16 @@ class FakeBotApiServer(ApiFront):
         message_id = 10_000 + next(self._message_ids)
         message = user_message(message_id, text, user_id=user_id, first_name=first_name)
         return self.push_update({"message": message})
+
+    def message_update(
+        self, text: str, *, user_id: int = USER_ID, first_name: str = "Ada"
+    ) -> Record:
+        """A new update holding a private message from a user, to post to a webhook."""
+        with self._cond:
+            update_id = next(self._update_ids)
+            message_id = 10_000 + next(self._message_ids)
+        message = user_message(message_id, text, user_id=user_id, first_name=first_name)
+        return {"update_id": update_id, "message": message}
 
     def push_callback(self, data: str, message_id: int, *, user_id: int = USER_ID) -> int:
         """Queue a button press on a message the bot sent."""
@@ -378,6 +406,10 @@ class FakeBotApiServer(ApiFront):
             self.calls.append((method, params))
             self._cond.notify_all()
         if method.lower() == "getupdates":
+            if self.webhook is not None:
+                raise ApiError(
+                    409, "Conflict: can't use getUpdates method while webhook is active"
+                )
             return self._get_updates(params)
         answer = getattr(self, f"_m_{method.lower()}", None)
         if answer is None:
@@ -391,7 +423,19 @@ class FakeBotApiServer(ApiFront):
         return BOT_USER
 
     def _m_deletewebhook(self, params: Record) -> Any:
+        self.webhook = None
         return True
+
+    def _m_setwebhook(self, params: Record) -> Any:
+        self.webhook = webhook_params(params)
+        return True
+
+    def _m_getwebhookinfo(self, params: Record) -> Any:
+        webhook = self.webhook or {"url": "", "allowed_updates": None}
+        info = {"url": webhook["url"], "has_custom_certificate": False, "pending_update_count": 0}
+        if webhook.get("allowed_updates") is not None:
+            info["allowed_updates"] = webhook["allowed_updates"]
+        return info
 
     def _m_setmycommands(self, params: Record) -> Any:
         commands = params.get("commands")

@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,6 +36,16 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+async def database_answers(engine: AsyncEngine) -> bool:
+    """Return True if the database runs `SELECT 1` (for /healthz; the caller bounds the wait)."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:  # unreachable or refusing: all the same to a health check
+        return False
+    return True
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

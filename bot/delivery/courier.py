@@ -1,8 +1,9 @@
 """The courier: the dispatcher and the sender of one process, started and stopped as one.
 
 `bot/app.py` builds one `Courier` per application, keeps it as `deps.delivery`, runs
-`tick` from the one repeating JobQueue job, and starts and stops it with the application
-(`post_init` / `post_stop`). /admin reads its figures.
+`tick` from the one repeating JobQueue job while this process is the delivery leader
+(`leader.py`), and starts and stops the leadership with the application (`post_init` /
+`post_stop`); the leadership starts and stops the sender. /admin reads its figures.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.content import Content
 from bot.db.delivery_repo import DeliveryRepo
 from bot.db.repositories import StateRepo
 from bot.delivery.dispatcher import RECOVERY_LEASE, Dispatcher, TickReport
+from bot.delivery.leader import AdvisoryLeader, Leadership, SoleLeader
 from bot.delivery.ratelimit import PriorityRateLimiter
 from bot.delivery.sender import Sender
 from bot.domain.schedule import utc_midnight
@@ -76,22 +78,53 @@ class Courier:
         if self.limiter is not None:
             self.limiter.on_pause = self._remember_pause
         self._saving: set[asyncio.Task[None]] = set()
+        self.leader: Leadership = (
+            SoleLeader(elected=self._elected, deposed=self.stop)
+            if settings.is_sqlite
+            else AdvisoryLeader(
+                settings.database_url,
+                elected=self._elected,
+                deposed=self.stop,
+                every=settings.leader_retry,
+            )
+        )
 
     @property
     def running(self) -> bool:
         """Return True while the sender's workers run."""
         return self.sender.running
 
-    async def start(self) -> None:
+    @property
+    def leading(self) -> bool:
+        """Return True while this process is the delivery leader (the only one that sends)."""
+        return self.leader.leading
+
+    async def lead(self, bot_id: int) -> None:
+        """Deliver as the leader now (SQLite), or once this process wins the lock (PostgreSQL)."""
+        await self.leader.start(bot_id)
+
+    async def stop_leading(self) -> None:
+        """Stop sending and give the leadership up (idempotent)."""
+        await self.leader.stop()  # the sender first, then the lock: no overlap with the next
+        await self.stop()  # a sender started without the leadership (tests) stops too
+
+    async def _elected(self) -> None:
+        # The leader before this one is gone (or it is the only process): its open rows are ours.
+        await self.start(everything=True)
+
+    async def start(self, *, everything: bool | None = None) -> None:
         """Recover rows a previous run left open, then start sending (after the migrations).
 
-        On SQLite this process is the only one, so every open row is taken over at once; on
-        PostgreSQL only rows whose lease ran out, so live workers keep theirs.
+        By default, on SQLite this process is the only one, so every open row is taken over at
+        once; on PostgreSQL only rows whose lease ran out, so live workers keep theirs. A new
+        delivery leader passes `everything=True`: no other process sends.
         """
         if self.running:
             return
         await self._restore_pause()
-        await self.dispatcher.recover(everything=self.settings.is_sqlite)
+        if everything is None:
+            everything = self.settings.is_sqlite
+        await self.dispatcher.recover(everything=everything)
         await self.sender.start()
 
     async def stop(self) -> None:

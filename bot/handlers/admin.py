@@ -19,7 +19,7 @@ from bot.services.display import local_when
 
 
 async def admin_command(update: Update, context: BotContext) -> None:
-    """Show users, schedules, today's deliveries and the dispatcher's state (admins only)."""
+    """Show users, schedules, today's deliveries and the delivery state (admins only)."""
     tg_user = update.effective_user
     if tg_user is None or tg_user.id not in context.deps.settings.admin_ids:
         await fallback.unknown_command(update, context)  # don't reveal that /admin exists
@@ -54,6 +54,10 @@ async def admin_command(update: Update, context: BotContext) -> None:
     else:
         lines.append(texts.raw("admin.last_tick_never"))
     lines.append(texts.get("admin.queue", count=delivery.queue_length))
+    if delivery.leading:
+        lines.append(texts.raw("admin.leader"))
+    else:
+        lines.append(texts.raw("admin.follower"))
     await reply(message_of(update), "\n".join(lines))
 
 

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
+from bot.app import build_application
+from bot.config import Settings
 from bot.content import Content
 from bot.context import BotApp, deps_of
 from bot.db.models import Delivery, Reminder, TipSubscription, User
@@ -25,6 +27,7 @@ from tests.support.schedules import (
     get,
     running,
     set_columns,
+    wait_until,
 )
 from tests.support.updates import USER_ID
 
@@ -404,17 +407,27 @@ async def test_the_job_queue_has_one_dispatcher_job(app: BotApp) -> None:
     assert len(app.job_queue.jobs()) == 1
 
 
-async def test_the_dispatcher_job_callback_runs_a_tick(
-    app: BotApp, clock: FakeClock, fake: FakeRequest
+async def test_the_dispatcher_job_ticks_only_in_the_delivery_leader(
+    settings: Settings, clock: FakeClock, content: Content
 ) -> None:
-    await add_user(app, 1)
-    await add_reminder(app, 1, due=clock())
-    assert app.job_queue is not None
-    [job] = app.job_queue.jobs()
-    async with running(app) as eng:
-        await job.run(app)
-        await eng.drain()
-        assert eng.last_tick == clock()
+    fake = FakeRequest()
+    fast = settings.model_copy(update={"leader_retry": 0.05})  # PostgreSQL: elected at once
+    app = build_application(fast, request=fake, clock=clock, content=content)
+    async with app:
+        await add_user(app, 1)
+        await add_reminder(app, 1, due=clock())
+        assert app.job_queue is not None
+        [job] = app.job_queue.jobs()
+        async with running(app) as eng:
+            await job.run(app)  # not the leader (yet): the job leaves the rows alone
+            assert eng.last_tick is None
+            await eng.lead(app.bot.id)
+            await wait_until(lambda: eng.leading)
+            await job.run(app)
+            await eng.drain()
+            assert eng.last_tick == clock()
+            await eng.stop_leading()
+    await deps_of(app).engine.dispose()
     assert len(fake.sent(1)) == 1
 
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import update
 
+from bot.app import on_init
 from bot.context import BotApp, deps_of
 from bot.db.models import User
 from tests.support.chat import Chat
@@ -58,3 +59,14 @@ async def test_admins_see_users_schedules_deliveries_and_the_dispatcher(
     reply = await admin.send("/admin")
     assert "• sent: 1" in reply
     assert "Last dispatcher tick: Mon 2 Mar, 08:01 Europe/Berlin (30 s ago)" in reply
+
+
+async def test_admin_says_whether_this_process_is_the_delivery_leader(
+    app: BotApp, fake: FakeRequest
+) -> None:
+    admin = Chat(app, fake, user_id=ADMIN_ID)
+    assert "This process: not the delivery leader" in await admin.send("/admin")
+    if not deps_of(app).settings.is_sqlite:
+        return  # PostgreSQL elects a leader: tests/delivery/test_leader.py
+    await on_init(app)  # SQLite: the only process leads from the start
+    assert "This process: delivery leader" in await admin.send("/admin")

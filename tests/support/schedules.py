@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, time, timedelta
 from typing import Any, cast
@@ -48,6 +49,13 @@ async def running(app: BotApp, *, workers: int | None = None) -> AsyncIterator[C
         yield eng
     finally:
         await eng.stop()
+
+
+async def wait_until(predicate: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait (on the wall clock, at most `within` seconds) until `predicate()` is true."""
+    async with asyncio.timeout(within):
+        while not predicate():  # noqa: ASYNC110 - state of another task; no event to wait on
+            await asyncio.sleep(0.05)
 
 
 async def add_user(

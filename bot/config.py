@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     dispatch_every: float = Field(default=5.0, gt=0)  # seconds between dispatcher ticks
     dispatch_batch: int = Field(default=500, gt=0)  # rows claimed per transaction
     sender_workers: int = Field(default=8, gt=0)  # concurrent HTTP sends under the rate limit
+    chart_workers: int = Field(default=1, ge=0, le=8)  # chart processes; 0: a thread instead
 
     @field_validator("admin_ids", mode="before")
     @classmethod

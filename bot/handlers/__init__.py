@@ -10,17 +10,21 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.handlers import (
     admin,
+    diary,
     errors,
     fallback,
     foods,
     intake,
     knowledge,
+    mydata,
+    profile,
     reminders,
     settings,
     start,
     stats,
     subscriptions,
     timezone,
+    week,
 )
 
 Hook = Callable[[Any], Awaitable[None]]
@@ -31,9 +35,13 @@ FEATURES = (
     foods,
     knowledge,
     intake,
+    profile,
     timezone,
     subscriptions,
     reminders,
+    diary,
+    week,
+    mydata,
     stats,
     settings,
     admin,

@@ -27,10 +27,13 @@ from bot.delivery.messages import (
     SNOOZE_MINUTES,
 )
 from bot.domain.adherence import SKIPPED, SNOOZED, TAKEN
+from bot.domain.diary import form_words
 from bot.domain.timeparse import format_local_time, parse_local_time, split_time_and_label
 from bot.handlers import fallback, timezone
 from bot.handlers.common import MENU, answer_query, message_of, remember_user
+from bot.handlers.diary_pieces import taken_note
 from bot.render import Rows, edit, reply
+from bot.services.diary import diary_for_answer
 from bot.services.display import local_clock, local_when
 from bot.services.schedules import (
     MAX_REMINDERS,
@@ -408,7 +411,10 @@ def dose_text(texts: Texts, answer: Answer, zone: ZoneInfo) -> str:
 
 
 async def on_dose(update: Update, context: BotContext) -> None:
-    """Record Taken / Skip / Snooze once per message, and show the choice on the message."""
+    """Record Taken / Skip / Snooze once per message, and show the choice on the message.
+
+    Taken on a reminder whose label names a magnesium dose also logs it in the diary.
+    """
     query = await answer_query(update)  # at once: the spinner stops before any database work
     user, _ = await remember_user(update, context)
     data = query.data or ""
@@ -417,13 +423,22 @@ async def on_dose(update: Update, context: BotContext) -> None:
     status = DOSE_STATUS[prefix]
     minutes = SNOOZE_MINUTES.get(prefix, 0)
     now = context.now()
+    forms = form_words(form.id for form in context.content.supplements.forms)
     try:
         async with context.db() as session, session.begin():
             answer = await answer_reminder(session, user.id, int(raw_id), status, now, minutes)
+            logged = await diary_for_answer(session, user.id, int(raw_id), answer, forms, now)
     except IntegrityError:  # a simultaneous press won the race: show what it recorded
         async with context.db() as session, session.begin():
             answer = await answer_reminder(session, user.id, int(raw_id), status, now, minutes)
-    await edit(query, dose_text(context.content.texts, answer, zone_or_utc(user.time_zone)))
+            logged = await diary_for_answer(session, user.id, int(raw_id), answer, forms, now)
+    zone = zone_or_utc(user.time_zone)
+    text = dose_text(context.content.texts, answer, zone)
+    if logged is None:
+        await edit(query, text)
+        return
+    note, rows = await taken_note(context, user.id, logged, zone)  # the dose is in the diary
+    await edit(query, f"{text}\n{note}", rows)
 
 
 def register(app: BotApp) -> None:

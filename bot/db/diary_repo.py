@@ -101,6 +101,15 @@ class DiaryRepo:
         """Return the entry a reminder dose was logged as, if any."""
         return await self.session.scalar(select(DiaryEntry).where(DiaryEntry.dose_id == dose_id))
 
+    async def for_delivery(self, delivery_id: int) -> DiaryEntry | None:
+        """Return the entry the answer to a reminder message was logged as, if any."""
+        stmt = (
+            select(DiaryEntry)
+            .join(Dose, Dose.id == DiaryEntry.dose_id)
+            .where(Dose.delivery_id == delivery_id)
+        )
+        return await self.session.scalar(stmt)
+
     async def delete(self, entry: DiaryEntry) -> None:
         """Delete one entry."""
         await self.session.delete(entry)

@@ -400,8 +400,12 @@ async def on_log_food(update: Update, context: BotContext) -> None:
     food_id, amount, days_back = parse_log_food_data(data)
     food = context.content.food(food_id)
     message = message_of(update)
-    if food is None or (amount is not None and amount.kind == "grams" and not food.grams_known):
-        await reply(message, context.content.texts.raw("diary.stale_button"))
+    texts = context.content.texts
+    if food is None:
+        await reply(message, texts.raw("diary.stale_button"))
+        return
+    if amount is not None and amount.kind == "grams" and not food.grams_known:
+        await reply(message, texts.get("diary.no_grams", name=food.name))
         return
     planned = food_plan(context.content, food, amount, days_back)
     pending = {"button": data, "key": data}

@@ -207,10 +207,7 @@ async def diary_for_answer(
 
 async def entry_for_delivery(session: AsyncSession, delivery_id: int) -> DiaryEntry | None:
     """Return the diary entry the answer to a reminder message was logged as, if any."""
-    dose = await DoseRepo(session).for_delivery(delivery_id)
-    if dose is None:
-        return None
-    return await DiaryRepo(session).for_dose(dose.id)
+    return await DiaryRepo(session).for_delivery(delivery_id)
 
 
 async def dose_of_entry(session: AsyncSession, user_id: int, entry_id: int) -> Dose | None:

@@ -18,12 +18,12 @@ class Chat:
         self.user_id = user_id
 
     async def send(self, text: str, **kwargs: Any) -> str:
-        """Send a message; return the bot's last reply as a person sees it."""
-        before = len(self.fake.sent(self.user_id))
+        """Send a message; return the bot's replies as a person sees them (files as captions)."""
+        before = len(self.fake.reply_texts(self.user_id))
         await self.app.process_update(
             message_update(self.app.bot, text, user_id=self.user_id, **kwargs)
         )
-        replies = self.fake.sent_texts(self.user_id)[before:]
+        replies = self.fake.reply_texts(self.user_id)[before:]
         return "\n---\n".join(replies)
 
     async def send_location(self, latitude: float, longitude: float) -> str:

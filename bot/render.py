@@ -173,7 +173,8 @@ async def edit(query: CallbackQuery, text: str, rows: Rows | None = None) -> Non
     parts = split_message(text) or ["…"]
     markup = keyboard(rows) if rows else None
     message = query.message
-    if len(parts) > 1 or not isinstance(message, Message):
+    # A photo or a document has a caption, not a text: answer it with a new message.
+    if len(parts) > 1 or not isinstance(message, Message) or message.effective_attachment:
         if isinstance(message, Message):
             await reply(message, text, rows)
         return
@@ -185,8 +186,11 @@ async def edit(query: CallbackQuery, text: str, rows: Rows | None = None) -> Non
             link_preview_options=NO_PREVIEW,
         )
     except BadRequest as exc:
+        reason = str(exc).lower()
+        if "no text in the message" in reason:  # a file message after all
+            await reply(message, text, rows)
         # Pressing the same button twice asks for an identical edit; Telegram refuses it.
-        if "not modified" not in str(exc).lower():
+        elif "not modified" not in reason:
             raise
 
 

@@ -29,6 +29,7 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.config import Settings
+from bot.context import BotApp
 from bot.fake_api import FakeApiRequest, FakeBotApi, SentMessage, strip_html
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,22 @@ class Console:
     async def process(self, body: dict[str, Any]) -> None:
         """Process one update to the end (every reply is printed before this returns)."""
         update = Update.de_json({"update_id": next(self._update_ids), **body}, self.app.bot)
-        await self.app.process_update(update)
+        await process_fully(self.app, update)
+
+
+async def process_fully(app: BotApp, update: Update) -> None:
+    """Process an update, then wait for the work it started in the background.
+
+    Non-blocking handlers (a chart being drawn) run as their own tasks; waiting for them keeps
+    the transcript in order: every reply to a line is shown before the next line is read.
+    """
+    before = asyncio.all_tasks()
+    await app.process_update(update)
+    current = asyncio.current_task()
+    while pending := {
+        t for t in asyncio.all_tasks() - before if t is not current and not t.done()
+    }:
+        await asyncio.wait(pending)
 
 
 def linger_seconds() -> float:

@@ -145,7 +145,9 @@ def register(app: BotApp) -> None:
 
     deps = deps_of(app)
     deps.extras[EXTRAS_KEY] = ChartRenderer(deps.settings.chart_workers)
-    app.add_handler(CommandHandler("week", week_command))
-    app.add_handler(CommandHandler("month", month_command))
+    # Not blocking: PTB handles updates one after another, and no one should wait for a chart
+    # to be drawn. The chart's own reply follows when it is ready.
+    app.add_handler(CommandHandler("week", week_command, block=False))
+    app.add_handler(CommandHandler("month", month_command, block=False))
     if close_renderer not in handlers.SHUTDOWN_HOOKS:
         handlers.SHUTDOWN_HOOKS.append(close_renderer)

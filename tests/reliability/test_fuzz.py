@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.config import Settings
+from bot.console import process_fully
 from bot.content import Content
 from bot.context import BotContext
 from tests.reliability import REPLY_CALLS, app_on_own_loop, markup_of, rule_violations
@@ -241,7 +242,7 @@ def test_ten_thousand_generated_inputs_all_answered_within_telegrams_rules(
                     message_id=message_id,
                     message_text=re.sub(r"<[^>]+>", "", shown)[:4096] or "…",
                 )
-            loop.run_until_complete(app.process_update(update))
+            loop.run_until_complete(process_fully(app, update))  # charts run in the background
             handled[0] += 1
             calls = fake.calls[before:]
             assert not errors, f"{item!r} reached the error handler: {errors[-1][1]!r}"

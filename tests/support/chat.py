@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.console import process_fully
 from bot.context import BotApp
 from tests.support.fake_request import FakeRequest
 from tests.support.updates import USER_ID, callback_update, location_update, message_update
@@ -20,16 +21,16 @@ class Chat:
     async def send(self, text: str, **kwargs: Any) -> str:
         """Send a message; return the bot's replies as a person sees them (files as captions)."""
         before = len(self.fake.reply_texts(self.user_id))
-        await self.app.process_update(
-            message_update(self.app.bot, text, user_id=self.user_id, **kwargs)
+        await process_fully(
+            self.app, message_update(self.app.bot, text, user_id=self.user_id, **kwargs)
         )
         replies = self.fake.reply_texts(self.user_id)[before:]
         return "\n---\n".join(replies)
 
     async def send_location(self, latitude: float, longitude: float) -> str:
         before = len(self.fake.sent(self.user_id))
-        await self.app.process_update(
-            location_update(self.app.bot, latitude, longitude, user_id=self.user_id)
+        await process_fully(
+            self.app, location_update(self.app.bot, latitude, longitude, user_id=self.user_id)
         )
         return "\n---\n".join(self.fake.sent_texts(self.user_id)[before:])
 
@@ -43,14 +44,15 @@ class Chat:
         """Press a button (by callback data) on a message (default: the last one sent)."""
         message_id = self.last_message_id() if message_id is None else message_id
         stored = self.fake.api.messages.get((self.user_id, message_id))
-        await self.app.process_update(
+        await process_fully(
+            self.app,
             callback_update(
                 self.app.bot,
                 data,
                 user_id=self.user_id,
                 message_id=message_id,
                 message_text=stored.text if stored else "…",
-            )
+            ),
         )
 
     def buttons(self) -> list[tuple[str, str]]:

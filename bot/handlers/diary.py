@@ -248,7 +248,7 @@ async def day_view(
 # /log
 
 
-def food_plan(content: Content, food: Food, amount: Amount | None, days_back: int) -> Planned:
+def food_plan(food: Food, amount: Amount | None, days_back: int) -> Planned:
     """Return the entry for an amount of a food (one serving when no amount was given)."""
     mg = mg_for(food, amount or Amount("servings", 1.0))
     return Planned(EntryKind.FOOD, mg, days_back, food=food, amount=amount)
@@ -292,7 +292,7 @@ def resolve(content: Content, request: LogRequest) -> Planned | Reply:
             and not found.food.grams_known
         ):
             return texts.get("diary.no_grams", name=found.food.name), []
-        return food_plan(content, found.food, query.amount, request.days_back)
+        return food_plan(found.food, query.amount, request.days_back)
     if found.suggestions:
         rows = [
             [
@@ -407,7 +407,7 @@ async def on_log_food(update: Update, context: BotContext) -> None:
     if amount is not None and amount.kind == "grams" and not food.grams_known:
         await reply(message, texts.get("diary.no_grams", name=food.name))
         return
-    planned = food_plan(context.content, food, amount, days_back)
+    planned = food_plan(food, amount, days_back)
     pending = {"button": data, "key": data}
     await log_or_ask_zone(message, context, user.id, user.time_zone, planned, pending)
 
@@ -423,7 +423,7 @@ async def finish_after_zone(
         if food is None:
             await reply(message, content.texts.raw("diary.stale_button"))
             return
-        await store(message, context, user_id, zone, food_plan(content, food, amount, days_back))
+        await store(message, context, user_id, zone, food_plan(food, amount, days_back))
         return
     request = parse_log(
         pending.get("text", ""), form_words(f.id for f in content.supplements.forms)

@@ -48,8 +48,8 @@ def profile_view(context: BotContext, profile: Profile, *, saved: bool) -> tuple
     content = context.content
     texts = content.texts
     answer = intake_of(profile, content.rda, content.supplements.upper_limits)
-    if not isinstance(answer, Intake):  # stored profiles were checked when they were saved
-        raise ValueError(f"a stored profile without figures: {answer}")
+    if not isinstance(answer, Intake):  # the tables changed since it was saved: ask again
+        return texts.raw("profile.intro"), age_rows(content)
     who = profile_who(content, profile)
     head = texts.get("profile.saved" if saved else "profile.current", who=who)
     cited: list[Sourced] = [answer.row]

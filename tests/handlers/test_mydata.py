@@ -99,7 +99,7 @@ async def test_forget_deletes_every_row_of_the_user_in_every_table(
     done = fake.last_edit_text()
     assert done.startswith("✅ Done: I deleted everything I kept about you (")
     rows = sum(len(ids) for ids in mine.values())
-    assert f"({rows} records)" in done
+    assert f"(records deleted: {rows})" in done
 
     after = await every_table(app)
     assert all(not ids for ids in owned_rows(after, chat.user_id).values())

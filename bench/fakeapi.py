@@ -34,8 +34,11 @@ from harness.fake_bot_api_server import (
     Record,
     bot_message,
     callback_query,
+    caption_text,
     chat_id_of,
+    media_message,
     new_message_text,
+    uploaded,
     user_message,
     webhook_params,
 )
@@ -51,7 +54,17 @@ BOT_USER = {
     "supports_inline_queries": False,
 }
 # Calls that send or change a message: Telegram's ~30 messages per second apply to these.
-MESSAGE_METHODS = frozenset({"sendmessage", "editmessagetext", "copymessage", "forwardmessage"})
+MESSAGE_METHODS = frozenset(
+    {
+        "sendmessage",
+        "editmessagetext",
+        "copymessage",
+        "forwardmessage",
+        "sendphoto",
+        "senddocument",
+    }
+)
+FILE_FIELDS = {"sendphoto": "photo", "senddocument": "document"}  # uploads, with a caption
 
 
 @dataclass
@@ -65,6 +78,7 @@ class Call:
     text: str = ""  # as a client shows it (tags removed)
     callback_data: tuple[str, ...] = ()
     during_pause: bool = False  # arrived while a 429 the server sent was still in force
+    file_size: int = 0  # bytes of an uploaded photo or document
 
 
 class _Server(ApiHttpServer):
@@ -195,9 +209,14 @@ class BenchApi(ApiFront):
         call = Call(now, method, chat_id, 200, callback_data=data)
         with self._cond:
             call.during_pause = now < self._paused_until
+            field = FILE_FIELDS.get(method.lower())
             try:
                 self._admit(call, now)
-                call.text = new_message_text(params)  # every message call, edits too
+                if field is None:
+                    call.text = new_message_text(params)  # every message call, edits too
+                else:
+                    call.text = caption_text(params)
+                    call.file_size = len(uploaded(params, field)["data"])
             except ApiError as exc:
                 call.status = exc.code
                 raise
@@ -207,6 +226,9 @@ class BenchApi(ApiFront):
                     self.on_call(call)
                 self._cond.notify_all()
         message_id = int(params.get("message_id") or next(self._message_ids))
+        if field is not None:
+            upload = uploaded(params, field)
+            return media_message(message_id, chat_id, field, upload, call.text, bot=BOT_USER)
         edited = method.lower() == "editmessagetext"
         return bot_message(
             message_id, chat_id, call.text, markup, edited=edited, bot=BOT_USER, first_name="Bench"

@@ -24,6 +24,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot import handlers
+from bot.charts import ChartRenderer
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.context import BotApp, BotApplication, BotContext, Clock, Deps, deps_of, utc_now
@@ -101,6 +102,7 @@ def build_application(
         delivery=Courier(cast(ExtBot[Any], app.bot), sessions, content, clock, settings, rng),
         places=Places(content.cities),
         file_lock=SqliteFileLock(settings.database_url),
+        charts=ChartRenderer(settings.chart_workers),
     )
     handlers.register_all(app)
     if app.job_queue is None:
@@ -157,6 +159,7 @@ async def on_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Close the database (after PTB has shut the bot down), then let the SQLite file go."""
     deps = deps_of(app)
     await deps.delivery.stop_leading()  # already done unless start-up failed half-way
+    await deps.charts.close()  # the chart worker processes
     await deps.engine.dispose()
     deps.file_lock.release()
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, gt=0, lt=65536)  # the webhook server's port
     # Seconds between a follower's tries for the delivery lock (and the leader's checks of it).
     leader_retry: float = Field(default=5.0, gt=0, le=10)
+    chart_workers: int = Field(default=1, ge=0, le=8)  # chart processes; 0: a thread instead
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.charts import ChartRenderer
 from bot.config import Settings
 from bot.content import Content
 from bot.db.locks import SqliteFileLock
@@ -46,6 +47,7 @@ class Deps:
     rng: random.Random  # tip rotations and /fact (tests pass a seeded one)
     delivery: Courier
     places: Places  # city names -> zones, indexed once from content/cities.toml
+    charts: ChartRenderer  # draws /week and /month off the event loop (workers start on use)
     file_lock: SqliteFileLock  # SQLite: one bot process per database file (PostgreSQL: none)
 
 
@@ -57,6 +59,7 @@ class UpdateScope:
         self._sessions = sessions
         self._session: AsyncSession | None = None
         self.failed = False  # set by the error handler: the end of the update rolls back
+        self.closed = False  # the update is done; a non-blocking handler may still run
         self.user: Person | None = None
 
     @property
@@ -69,6 +72,7 @@ class UpdateScope:
     async def close(self) -> None:
         """Commit what is left (the user upsert of a read-only update), or roll back on error."""
         session, self._session = self._session, None
+        self.closed = True
         if session is None:
             return
         try:
@@ -144,7 +148,15 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """Run a use case in the update's session; commit at the end, roll back on error."""
+        """Run a use case in the update's session; commit at the end, roll back on error.
+
+        A non-blocking handler may outlive its update's scope: it then gets a session of its
+        own for each transaction, closed at the end.
+        """
+        if self.scope.closed:
+            async with self.deps.sessions() as own, own.begin():
+                yield own
+            return
         session = self.session
         try:
             yield session

@@ -2,7 +2,7 @@
 
 Every reply, edit and scheduled message goes through here, so each one is valid HTML for
 Telegram's parser, fits in one message (or is split at line breaks), and carries callback data
-of at most 64 bytes.
+of at most 64 bytes. Photos and files go out here too, with a checked caption.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     Message,
 )
@@ -172,7 +173,8 @@ async def edit(query: CallbackQuery, text: str, rows: Rows | None = None) -> Non
     parts = split_message(text) or ["…"]
     markup = keyboard(rows) if rows else None
     message = query.message
-    if len(parts) > 1 or not isinstance(message, Message):
+    # A photo or a document has a caption, not a text: answer it with a new message.
+    if len(parts) > 1 or not isinstance(message, Message) or message.effective_attachment:
         if isinstance(message, Message):
             await reply(message, text, rows)
         return
@@ -184,6 +186,51 @@ async def edit(query: CallbackQuery, text: str, rows: Rows | None = None) -> Non
             link_preview_options=NO_PREVIEW,
         )
     except BadRequest as exc:
+        reason = str(exc).lower()
+        if "no text in the message" in reason:  # a file message after all
+            await reply(message, text, rows)
         # Pressing the same button twice asks for an identical edit; Telegram refuses it.
-        if "not modified" not in str(exc).lower():
+        elif "not modified" not in reason:
             raise
+
+
+MAX_CAPTION = MessageLimit.CAPTION_LENGTH  # 1024
+
+
+def check_caption(caption: str) -> str:
+    """Return a caption that Telegram accepts: valid HTML, at most 1024 visible characters.
+
+    Captions are short by design (a chart's figures, a file's name); one that does not fit is
+    a bug in the caller, so it raises instead of being cut.
+    """
+    caption = caption.strip()
+    check_html(caption)
+    if visible_length(caption) > MAX_CAPTION:
+        raise ValueError(f"caption over {MAX_CAPTION} characters")
+    return caption
+
+
+async def reply_photo(
+    message: Message, png: bytes, filename: str, caption: str, rows: Rows | None = None
+) -> Message:
+    """Send an image to the chat of `message` with an HTML caption (and buttons)."""
+    return await message.get_bot().send_photo(
+        chat_id=message.chat_id,
+        photo=InputFile(png, filename=filename),
+        caption=check_caption(caption),
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(rows) if rows else None,
+    )
+
+
+async def reply_document(
+    message: Message, data: bytes, filename: str, caption: str, rows: Rows | None = None
+) -> Message:
+    """Send a file to the chat of `message` with an HTML caption (and buttons)."""
+    return await message.get_bot().send_document(
+        chat_id=message.chat_id,
+        document=InputFile(data, filename=filename),
+        caption=check_caption(caption),
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(rows) if rows else None,
+    )

@@ -21,6 +21,8 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from email.parser import BytesParser
+from email.policy import HTTP
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
@@ -184,6 +186,79 @@ def bot_message(
     return message
 
 
+def caption_text(params: Record) -> str:
+    """The plain caption of a photo or document: HTML checked, at most 1024 characters."""
+    plain = plain_text(str(params.get("caption") or ""), params.get("parse_mode"))
+    if len(plain.encode("utf-16-le")) // 2 > 1024:
+        raise ApiError(400, "Bad Request: message caption is too long")
+    return plain
+
+
+def uploaded(params: Record, field: str) -> Record:
+    """The file uploaded as `field` ({"file_name", "mime_type", "data"}), or Telegram's error."""
+    upload = params.get(field)
+    if not isinstance(upload, dict) or not isinstance(upload.get("data"), bytes):
+        raise ApiError(400, f"Bad Request: there is no {field} in the request")
+    if not upload["data"]:
+        raise ApiError(400, "Bad Request: file must be non-empty")
+    return upload
+
+
+def media_message(
+    message_id: int, chat_id: int, media: str, upload: Record, caption: str, *, bot: Record
+) -> Record:
+    """A photo or document the bot sent to a private chat, as the API returns it."""
+    file_id = f"{media}-{message_id}"
+    message: Record = {
+        "message_id": message_id,
+        "from": bot,
+        "chat": {"id": chat_id, "type": "private", "first_name": "Ada"},
+        "date": int(time.time()),
+    }
+    data = upload["data"]
+    if media == "photo":
+        width = height = 0
+        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+            width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        message["photo"] = [
+            {"file_id": file_id, "file_unique_id": file_id, "width": width, "height": height}
+        ]
+    else:
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": upload.get("file_name") or "file",
+        }
+    if caption:
+        message["caption"] = caption
+    return message
+
+
+def multipart_params(content_type: str, body: bytes) -> Record:
+    """Parse a multipart/form-data body: plain fields decoded, files as dicts with bytes."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        raise ApiError(400, "Bad Request: malformed multipart body")
+    params: Record = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        data = part.get_payload(decode=True)
+        data = data if isinstance(data, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            params[name] = decode_param(data.decode())
+        else:
+            params[name] = {
+                "file_name": filename,
+                "mime_type": part.get_content_type(),
+                "data": data,
+            }
+    return params
+
+
 class ApiHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     api: ApiFront
@@ -250,6 +325,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         if kind == "application/x-www-form-urlencoded":
             pairs = parse_qsl(body.decode(), keep_blank_values=True)
             return {k: decode_param(v) for k, v in pairs}
+        if kind == "multipart/form-data":  # file uploads: sendPhoto, sendDocument
+            return multipart_params(self.headers.get("Content-Type") or "", body)
         raise ApiError(400, f"Bad Request: unsupported content type {kind!r}")
 
 
@@ -474,11 +551,37 @@ class FakeBotApiServer(ApiFront):
         self.current[(chat_id, record["message_id"])] = record
         return self._message(record)
 
+    def _m_sendphoto(self, params: Record) -> Any:
+        return self._send_media(params, "photo")
+
+    def _m_senddocument(self, params: Record) -> Any:
+        return self._send_media(params, "document")
+
+    def _send_media(self, params: Record, media: str) -> Any:
+        chat_id = self._chat_id(params)
+        upload = uploaded(params, media)
+        plain = caption_text(params)
+        record: Record = {
+            "method": "sendPhoto" if media == "photo" else "sendDocument",
+            "chat_id": chat_id,
+            "message_id": next(self._message_ids),
+            "text": str(params.get("caption") or ""),
+            "plain": plain,
+            "reply_markup": params.get("reply_markup"),
+            "file": upload,
+            "at": time.time(),
+        }
+        self.messages.append(record)
+        self.current[(chat_id, record["message_id"])] = record
+        return media_message(record["message_id"], chat_id, media, upload, plain, bot=BOT_USER)
+
     def _m_editmessagetext(self, params: Record) -> Any:
         chat_id = self._chat_id(params)
         old = self.current.get((chat_id, int(params.get("message_id") or 0)))
         if old is None:
             raise ApiError(400, "Bad Request: message to edit not found")
+        if "file" in old:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
         text = str(params.get("text") or "")
         plain = plain_text(text, params.get("parse_mode"))
         markup = params.get("reply_markup")

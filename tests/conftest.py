@@ -108,6 +108,7 @@ def settings(db_url: str) -> Settings:
         telegram_bot_token="123456:TEST-TOKEN",
         database_url=db_url,
         admin_ids=frozenset({ADMIN_ID}),
+        chart_workers=0,  # charts in a thread: no worker process per test (tests/test_charts.py)
     )
 
 

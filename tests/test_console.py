@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -192,3 +194,57 @@ def test_console_linger_is_read_from_the_environment(
 ) -> None:
     monkeypatch.setenv("CONSOLE_LINGER", raw)
     assert linger_seconds() == seconds
+
+
+def test_week_and_mydata_write_files_the_console_names(tmp_path: Path) -> None:
+    """A chart and an export arrive as files: saved, shown as [photo] / [document] PATH."""
+    files = tmp_path / "received"
+    output = run_console(
+        tmp_path,
+        "/timezone Europe/Berlin",
+        "/profile 35 f",
+        "/log almonds 50g",
+        "/log supplement 400 mg",
+        "/today",
+        "/week",
+        "/mydata",
+        CONSOLE_FILES_DIR=str(files),
+    )
+    today = reply_to(output, "/today")
+    assert "🥗 Food: 141 mg of your 320 mg (44%)" in today
+    assert "above the upper limit for supplements (350 mg a day)" in today
+
+    week = reply_to(output, "/week")
+    match = re.match(r"bot> \[photo\] (\S+\.png)\n", week)
+    assert match, week
+    chart = Path(match[1])
+    assert chart.parent == files
+    from PIL import Image
+
+    with Image.open(chart) as image:
+        assert image.format == "PNG"
+        assert image.size[0] >= 700
+    assert "📊 Your magnesium, last 7 days" in week  # the caption follows, as plain text
+    assert "<b>" not in week
+
+    export = reply_to(output, "/mydata")
+    match = re.match(r"bot> \[document\] (\S+\.json)\n", export)
+    assert match, export
+    data = json.loads(Path(match[1]).read_text(encoding="utf-8"))
+    assert data["profile"]["age_years"] == 35
+    assert [entry["mg"] for entry in data["diary"]] == [141.1, 400.0]
+
+
+def test_without_a_folder_files_go_to_a_new_temporary_one(tmp_path: Path) -> None:
+    out = io.StringIO()
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'files.sqlite3'}",
+        chart_workers=0,
+    )
+    console = Console(settings, io.StringIO("/timezone UTC\n/week\n"), out)
+    asyncio.run(console.run())
+    assert console.files_dir is not None
+    [chart] = console.files_dir.glob("*.png")
+    assert f"bot> [photo] {chart}" in out.getvalue()
+    shutil.rmtree(console.files_dir)

@@ -139,6 +139,49 @@ def test_reminder_set_for_the_next_minute_arrives_from_the_running_bot(
     assert "Traceback" not in output, output
 
 
+def test_week_chart_and_data_export_arrive_as_multipart_uploads(
+    server: FakeBotApiServer, tmp_path: Path
+) -> None:
+    """/week and /mydata from the running process: a PNG photo and a JSON document over HTTP.
+
+    The chart is drawn in the bot's worker process (the default CHART_WORKERS=1)."""
+    out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            cwd=ROOT,
+            env=bot_env(f"http://127.0.0.1:{server.port}/bot", tmp_path),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        server.push_message("/timezone UTC")
+        server.wait_for_message(lambda m: "UTC" in m["plain"], timeout=STARTUP)
+        server.push_message("/log almonds 50g")
+        server.wait_for_message(lambda m: "Logged for today" in m["plain"], timeout=10)
+        server.push_message("/week")
+        photo = server.wait_for_message(lambda m: m["method"] == "sendPhoto", timeout=60)
+        assert photo["file"]["data"].startswith(b"\x89PNG\r\n\x1a\n")
+        assert photo["file"]["file_name"].endswith(".png")
+        assert photo["plain"].startswith("📊 Your magnesium, last 7 days")
+        assert "Average on the 1 of 7 days with entries: 141 mg a day" in photo["plain"]
+        server.push_message("/mydata")
+        export = server.wait_for_message(lambda m: m["method"] == "sendDocument", timeout=10)
+        data = json.loads(export["file"]["data"])
+        assert [e["food_id"] for e in data["diary"]] == ["almonds"]
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    output = out_path.read_text() + err_path.read_text()
+    assert TOKEN not in output
+    assert "Traceback" not in output, output
+
+
 # -- the fake server itself: it must behave like the Bot API, or the test above proves nothing --
 
 

@@ -2,7 +2,9 @@
 
 It answers the methods this bot calls the way Telegram does (same result objects, same error
 descriptions), and it is strict where Telegram is strict: HTML that Telegram's parser would
-reject, text over 4096 characters, and callback data over 64 bytes get a 400 Bad Request.
+reject, text over 4096 characters, captions over 1024, callback data over 64 bytes, and a
+photo that is not an image get a 400 Bad Request. Photos and documents arrive as multipart
+uploads (PTB's `RequestData.multipart_data`) and are kept with the message.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-from bot.render import MAX_CALLBACK_DATA, MAX_TEXT, TelegramHtmlError, check_html, visible_length
+from bot.render import (
+    MAX_CALLBACK_DATA,
+    MAX_CAPTION,
+    MAX_TEXT,
+    TelegramHtmlError,
+    check_html,
+    visible_length,
+)
 
 BOT_USER = {
     "id": 100000,
@@ -31,6 +40,10 @@ BOT_USER = {
 }
 
 Answer = tuple[int, dict[str, Any]]
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # Telegram's limits for uploads by bots
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8\xff"
 
 
 class ApiError(Exception):
@@ -49,15 +62,35 @@ def strip_html(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file the bot uploaded (one part of a multipart request)."""
+
+    filename: str
+    data: bytes
+    mime_type: str
+
+
 @dataclass
 class SentMessage:
     """A message the bot has sent (as the fake API keeps it)."""
 
     message_id: int
     chat_id: int
-    text: str  # as sent, with HTML
+    text: str  # as sent, with HTML (a photo's or document's caption)
     reply_markup: dict[str, Any] | None
     date: int
+    media: str = ""  # "photo" or "document"; "" for a text message
+    file: UploadedFile | None = None
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Return (width, height) of a PNG, (0, 0) for a JPEG, None for anything else."""
+    if data.startswith(PNG_SIGNATURE) and len(data) >= 24 and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(JPEG_SIGNATURE):
+        return 0, 0
+    return None
 
 
 @dataclass
@@ -124,14 +157,65 @@ class FakeBotApi:
                     raise ApiError(400, "Bad Request: text buttons are unallowed")
         return dict(markup)
 
+    @staticmethod
+    def _check_caption(params: dict[str, Any]) -> str:
+        caption = str(params.get("caption", ""))
+        if params.get("parse_mode") == "HTML":
+            try:
+                check_html(caption)
+            except TelegramHtmlError as exc:
+                raise ApiError(400, f"Bad Request: can't parse entities: {exc}") from exc
+            length = visible_length(caption)
+        else:
+            length = len(caption.encode("utf-16-le")) // 2
+        if length > MAX_CAPTION:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        return caption
+
+    @staticmethod
+    def _check_file(params: dict[str, Any], field_name: str, limit: int) -> UploadedFile:
+        upload = params.get(field_name)
+        if not isinstance(upload, UploadedFile):  # ids and URLs of known files are not kept
+            raise ApiError(400, f"Bad Request: there is no {field_name} in the request")
+        if not upload.data:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        if len(upload.data) > limit:
+            raise ApiError(400, "Bad Request: file is too big")
+        return upload
+
     def _message_dict(self, message: SentMessage) -> dict[str, Any]:
         result: dict[str, Any] = {
             "message_id": message.message_id,
             "from": BOT_USER,
             "chat": {"id": message.chat_id, "type": "private" if message.chat_id > 0 else "group"},
             "date": message.date,
-            "text": strip_html(message.text),
         }
+        upload = message.file
+        if message.media and upload is not None:
+            file_id = f"{message.media}-{message.message_id}"
+            if message.media == "photo":
+                width, height = image_size(upload.data) or (0, 0)
+                result["photo"] = [
+                    {
+                        "file_id": file_id,
+                        "file_unique_id": file_id,
+                        "width": width,
+                        "height": height,
+                        "file_size": len(upload.data),
+                    }
+                ]
+            else:
+                result["document"] = {
+                    "file_id": file_id,
+                    "file_unique_id": file_id,
+                    "file_name": upload.filename,
+                    "mime_type": upload.mime_type,
+                    "file_size": len(upload.data),
+                }
+            if message.text:
+                result["caption"] = strip_html(message.text)
+        else:
+            result["text"] = strip_html(message.text)
         if message.reply_markup:
             result["reply_markup"] = message.reply_markup
         return result
@@ -177,6 +261,34 @@ class FakeBotApi:
             self.on_message(message, "new")
         return self._message_dict(message)
 
+    def _m_sendphoto(self, params: dict[str, Any]) -> Any:
+        return self._send_media(params, "photo", MAX_PHOTO_BYTES)
+
+    def _m_senddocument(self, params: dict[str, Any]) -> Any:
+        return self._send_media(params, "document", MAX_DOCUMENT_BYTES)
+
+    def _send_media(self, params: dict[str, Any], media: str, limit: int) -> Any:
+        caption = self._check_caption(params)
+        markup = self._check_markup(params)
+        upload = self._check_file(params, media, limit)
+        if media == "photo":
+            size = image_size(upload.data)
+            if size is None:
+                raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            width, height = size
+            if width + height > 10_000 or (
+                width and height and max(width, height) > 20 * min(width, height)
+            ):
+                raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        chat_id = int(params["chat_id"])
+        message = SentMessage(
+            next(self._ids), chat_id, caption, markup, int(time.time()), media=media, file=upload
+        )
+        self.messages[(chat_id, message.message_id)] = message
+        if self.on_message:
+            self.on_message(message, "new")
+        return self._message_dict(message)
+
     def _m_editmessagetext(self, params: dict[str, Any]) -> Any:
         text = self._check_text(params)
         markup = self._check_markup(params)
@@ -184,6 +296,8 @@ class FakeBotApi:
         message = self.messages.get(key)
         if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
+        if message.media:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
         if message.text == text and message.reply_markup == markup:
             raise ApiError(
                 400,
@@ -254,9 +368,16 @@ class FakeApiRequest(BaseRequest):
 
     @staticmethod
     def _parse(url: str, request_data: RequestData | None) -> tuple[str, dict[str, Any]]:
-        """Return the method a call names (the URL's last part) and its parameters."""
+        """Return the method a call names (the URL's last part) and its parameters.
+
+        Uploaded files (the multipart part of the request) become `UploadedFile` values.
+        """
         endpoint = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
+        params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
+        if request_data is not None and request_data.contains_files:
+            for name, (filename, content, mime_type) in request_data.multipart_data.items():
+                data = content if isinstance(content, bytes) else content.read()
+                params[name] = UploadedFile(filename or name, data, mime_type or "")
         return endpoint, params
 
     def _answer(self, endpoint: str, params: dict[str, Any]) -> tuple[int, bytes]:

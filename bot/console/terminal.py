@@ -5,6 +5,10 @@ Only the transport differs from production: Bot API calls are answered in-proces
 scheduled messages arrive while the console is open. Piped input is read line by line; each
 line is handled completely before the next one. At end of input the console stays open for
 `CONSOLE_LINGER` seconds (default 0), then shuts down.
+
+Photos and documents the bot sends (a /week chart, a /mydata export) are saved to a folder,
+`CONSOLE_FILES_DIR` or a new temporary one (kept after the console exits, so the files can
+be opened), and shown as `[photo] PATH` or `[document] PATH`, then the caption.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from telegram import Update
@@ -24,6 +30,7 @@ from telegram import Update
 from bot.app import build_application, started
 from bot.config import Settings
 from bot.console.fake_api import FakeApiRequest, FakeBotApi, SentMessage, strip_html
+from bot.context import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +58,20 @@ def visible(text: str) -> str:
 class Console:
     """A chat between one console user and the bot."""
 
-    def __init__(self, settings: Settings, stdin: TextIO, stdout: TextIO) -> None:
-        """Build the application against an in-process fake Bot API."""
+    def __init__(
+        self,
+        settings: Settings,
+        stdin: TextIO,
+        stdout: TextIO,
+        files_dir: Path | None = None,
+    ) -> None:
+        """Build the application against an in-process fake Bot API.
+
+        Files the bot sends are saved in `files_dir` (default: a new temporary folder, made
+        when the first file arrives).
+        """
         self.api = FakeBotApi(on_message=self.show)
+        self.files_dir = files_dir
         self.app = build_application(settings, request=FakeApiRequest(self.api))
         self.stdin, self.stdout = stdin, stdout
         self.echo = not stdin.isatty()  # piped input: show what was "typed" in the transcript
@@ -65,11 +83,29 @@ class Console:
         """Print a line to the console."""
         print(text, file=self.stdout, flush=True)
 
+    def save(self, message: SentMessage) -> Path:
+        """Save the file a message carries; return its path."""
+        if message.file is None:
+            raise ValueError("the message carries no file")
+        if self.files_dir is None:
+            self.files_dir = Path(tempfile.mkdtemp(prefix="magnesium-console-"))
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        name = Path(message.file.filename).name or message.media  # never a path from outside
+        path = self.files_dir / f"{message.message_id}-{name}"
+        path.write_bytes(message.file.data)
+        return path
+
     def show(self, message: SentMessage, kind: str) -> None:
         """Print a message the bot sent or edited, as a person would see it."""
         who = "bot" if message.chat_id == CHAT["id"] else f"bot → chat {message.chat_id}"
         lines = visible(message.text).splitlines() or [""]
-        self.say(f"{who}{' (edited)' if kind == 'edit' else ''}> {lines[0]}")
+        edited = " (edited)" if kind == "edit" else ""
+        if message.media and kind == "new":
+            lines = [
+                f"[{message.media}] {self.save(message)}",
+                *visible(message.text).splitlines(),
+            ]
+        self.say(f"{who}{edited}> {lines[0]}")
         for line in lines[1:]:
             self.say(f"  {line}" if line else "")
         number = itertools.count(1)
@@ -152,7 +188,7 @@ class Console:
                 "date": stored.date,
                 "chat": CHAT,
                 "from": {"id": self.app.bot.id, "is_bot": True, "first_name": "Bot"},
-                "text": strip_html(stored.text),
+                ("caption" if stored.media else "text"): strip_html(stored.text),
             },
         }
         calls = len(self.api.calls)
@@ -178,7 +214,22 @@ class Console:
     async def process(self, body: dict[str, Any]) -> None:
         """Process one update to the end (every reply is printed before this returns)."""
         update = Update.de_json({"update_id": next(self._update_ids), **body}, self.app.bot)
-        await self.app.process_update(update)
+        await process_fully(self.app, update)
+
+
+async def process_fully(app: BotApp, update: Update) -> None:
+    """Process an update, then wait for the work it started in the background.
+
+    Non-blocking handlers (a chart being drawn) run as their own tasks; waiting for them keeps
+    the transcript in order: every reply to a line is shown before the next line is read.
+    """
+    before = asyncio.all_tasks()
+    await app.process_update(update)
+    current = asyncio.current_task()
+    while pending := {
+        t for t in asyncio.all_tasks() - before if t is not current and not t.done()
+    }:
+        await asyncio.wait(pending)
 
 
 def linger_seconds() -> float:
@@ -190,12 +241,18 @@ def linger_seconds() -> float:
         return 0.0
 
 
+def files_dir() -> Path | None:
+    """Return CONSOLE_FILES_DIR (where received files are saved), None when unset."""
+    chosen = os.environ.get("CONSOLE_FILES_DIR", "").strip()
+    return Path(chosen).expanduser() if chosen else None
+
+
 def run_console(settings: Settings) -> int:
     """Chat with the bot in this terminal; return the exit status."""
     for stream in (sys.stdin, sys.stdout):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")  # odd bytes in, emoji out: never crash
-    console = Console(settings, sys.stdin, sys.stdout)
+    console = Console(settings, sys.stdin, sys.stdout, files_dir())
     try:
         asyncio.run(console.run(linger_seconds()))
     except KeyboardInterrupt:

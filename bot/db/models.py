@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -158,3 +159,27 @@ class BotState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DiaryEntry(Base):
+    """One entry of a person's magnesium diary: a food or a supplement dose on a local date.
+
+    Only supplement entries count toward the supplement upper limit. An entry logged by
+    pressing Taken on a reminder keeps the dose it came from (one entry per dose).
+    """
+
+    __tablename__ = "diary"
+    __table_args__ = (Index("ix_diary_user_id_local_date", "user_id", "local_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)  # in the user's zone when it was logged
+    kind: Mapped[str] = mapped_column(String(16))  # food / supplement (domain.diary.EntryKind)
+    mg: Mapped[float] = mapped_column(Float)
+    food_id: Mapped[str | None] = mapped_column(String(64))  # foods.toml id, for food entries
+    label: Mapped[str] = mapped_column(String(200), default="")  # food name or supplement label
+    amount: Mapped[str] = mapped_column(String(16), default="")  # "g50" / "s2"; "" for doses
+    dose_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("doses.id", ondelete="SET NULL"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

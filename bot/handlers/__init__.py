@@ -13,17 +13,21 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 from bot.context import BotApp, BotContext
 from bot.handlers import (
     admin,
+    diary,
     errors,
     fallback,
     foods,
     intake,
     knowledge,
+    mydata,
+    profile,
     reminders,
     settings,
     start,
     stats,
     subscriptions,
     timezone,
+    week,
 )
 from bot.handlers.timezone import FollowUp
 from bot.services.users import remember
@@ -32,6 +36,7 @@ from bot.services.users import remember
 AFTER_ZONE: dict[str, FollowUp] = {
     subscriptions.ACTION: subscriptions.finish_after_zone,
     reminders.ACTION: reminders.finish_after_zone,
+    diary.ACTION: diary.finish_after_zone,
 }
 
 # Who may take a plain text message, first come first served: an answer to a question the bot
@@ -76,9 +81,13 @@ def register_all(app: BotApp) -> None:
     foods.register(app)
     knowledge.register(app)
     intake.register(app)
+    profile.register(app)
     timezone.register(app, AFTER_ZONE)
     subscriptions.register(app)
     reminders.register(app)
+    diary.register(app)
+    week.register(app)
+    mydata.register(app)
     stats.register(app)
     settings.register(app)
     admin.register(app)

@@ -27,7 +27,9 @@ from bot.domain.foods import (
     search,
     top_foods,
 )
+from bot.domain.profile import Targets
 from bot.handlers.common import MENU, answer_query, message_of
+from bot.handlers.diary_pieces import log_button, need_line, personal_targets
 from bot.handlers.pieces import plain, sources_of
 from bot.render import Button, edit, reply
 
@@ -164,9 +166,17 @@ def amount_lines(content: Content, food: Food, query: FoodQuery) -> list[str]:
 
 
 def food_answer(
-    content: Content, food: Food, query: FoodQuery, others: tuple[Food, ...] = ()
+    content: Content,
+    food: Food,
+    query: FoodQuery,
+    others: tuple[Food, ...] = (),
+    need: Targets | None = None,
 ) -> tuple[str, Rows]:
-    """Render one food: per serving, per 100 g, the asked amount, its sources; and buttons."""
+    """Render one food: per serving, per 100 g, the asked amount, its sources; and buttons.
+
+    With `need` (the person's targets from their profile) it adds the share of their daily
+    need; every answer has a "Log this" button for the amount asked (or one serving).
+    """
     texts = content.texts
     lines = [
         texts.get("food.header", name=food.name),
@@ -190,6 +200,12 @@ def food_answer(
     if food.grams_known and food.per_100g_basis:
         lines.append(texts.get("food.basis", basis=food.per_100g_basis))
     lines += amount_lines(content, food, query)
+    amount = query.amount
+    if amount is not None and amount.kind == "grams" and not food.grams_known:
+        amount = None  # grams can't be worked out for it: measure and log one serving
+    if need is not None:
+        mg, _ = mg_range_for(food, amount or Amount("servings", 1.0))
+        lines.append(need_line(texts, mg, need))
     if food.note:
         lines.append(texts.get("food.note", note=food.note))
     if food.warning:
@@ -201,11 +217,12 @@ def food_answer(
     if others:
         lines += ["", texts.raw("food.others")]
         rows += [[show_button(content, other, query.amount)] for other in others]
+    rows.append([log_button(texts, food.id, amount)])
     rows.append([(texts.raw("food.button_browse"), f"{FOODS_TOP}0")])
     return "\n".join(lines), rows
 
 
-def lookup_answer(content: Content, text: str) -> tuple[str, Rows]:
+def lookup_answer(content: Content, text: str, need: Targets | None = None) -> tuple[str, Rows]:
     """Answer `/food <text>`: the food, "did you mean", or what to try instead."""
     texts = content.texts
     query = parse_food_query(text)
@@ -213,7 +230,7 @@ def lookup_answer(content: Content, text: str) -> tuple[str, Rows]:
         return texts.raw("food.usage"), []
     found = search(query.name, content.foods)
     if found.food is not None:
-        return food_answer(content, found.food, query, found.others)
+        return food_answer(content, found.food, query, found.others, need)
     if found.suggestions:
         rows = [[show_button(content, f, query.amount)] for f in found.suggestions]
         key = "food.which" if found.ambiguous else "food.did_you_mean"
@@ -257,7 +274,8 @@ async def on_foods_browse(update: Update, context: BotContext) -> None:
 
 async def food_command(update: Update, context: BotContext) -> None:
     """Answer /food X [amount] with the closest food, or suggest names."""
-    text, rows = lookup_answer(context.content, " ".join(context.args or []))
+    need = await personal_targets(context, update)
+    text, rows = lookup_answer(context.content, " ".join(context.args or []), need)
     await reply(message_of(update), text, rows)
 
 
@@ -270,7 +288,8 @@ async def on_food_show(update: Update, context: BotContext) -> None:
         text, rows = lookup_answer(context.content, "")
     else:
         amount = parse_amount_token(token) if token else None
-        text, rows = food_answer(context.content, chosen, FoodQuery(chosen.name, amount))
+        need = await personal_targets(context, update)
+        text, rows = food_answer(context.content, chosen, FoodQuery(chosen.name, amount), (), need)
     await edit(query, text, rows)
 
 
@@ -280,7 +299,8 @@ async def food_from_text(update: Update, context: BotContext, text: str) -> bool
     if matched is None:
         return False
     chosen, query = matched
-    answer, rows = food_answer(context.content, chosen, query)
+    need = await personal_targets(context, update)
+    answer, rows = food_answer(context.content, chosen, query, (), need)
     await reply(message_of(update), answer, rows)
     return True
 

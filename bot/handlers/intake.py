@@ -7,18 +7,22 @@ from telegram.ext import CommandHandler
 
 from bot.content import Content, RdaRow, Sourced
 from bot.context import BotApp, BotContext
+from bot.domain.profile import intake_of
 from bot.domain.rda import (
     MAX_AGE_YEARS,
     Intake,
     IntakeError,
+    IntakeQuery,
     Status,
     age_parts,
     lookup,
     status_ages,
 )
 from bot.handlers.common import health_footer, message_of
+from bot.handlers.diary_pieces import profile_who
 from bot.handlers.pieces import sources_of
 from bot.render import reply
+from bot.services.diary import profile_of
 
 MAX_ECHO = 40  # characters of the user's input quoted back in an error
 
@@ -75,22 +79,33 @@ def kind_text(content: Content, row: RdaRow) -> str:
     return content.texts.raw("intake.kind_rda")
 
 
-def person(context: BotContext, answer: Intake) -> str:
-    """Render one person's recommended intake, their supplement upper limit and the footer."""
+def who_line(content: Content, query: IntakeQuery) -> str:
+    """Return the first line of one person's answer ("Female, 35 years")."""
+    texts = content.texts
+    age = age_text(content, query.age_months)
+    if query.status == "pregnant":
+        return texts.get("intake.who_pregnant", age=age)
+    if query.status == "lactating":
+        return texts.get("intake.who_lactating", age=age)
+    if query.sex == "male":
+        return texts.get("intake.who_male", age=age)
+    if query.sex == "female":
+        return texts.get("intake.who_female", age=age)
+    return texts.get("intake.who_any", age=age)
+
+
+def person(
+    context: BotContext, answer: Intake, *, who: str | None = None, footer: bool = True
+) -> str:
+    """Render one person's recommended intake, their supplement upper limit and the footer.
+
+    `who` replaces the first line (a profile names its age group, not an exact age).
+    """
     content = context.content
     texts = content.texts
     query, row = answer.query, answer.row
-    age = age_text(content, query.age_months)
-    if query.status == "pregnant":
-        who = texts.get("intake.who_pregnant", age=age)
-    elif query.status == "lactating":
-        who = texts.get("intake.who_lactating", age=age)
-    elif query.sex == "male":
-        who = texts.get("intake.who_male", age=age)
-    elif query.sex == "female":
-        who = texts.get("intake.who_female", age=age)
-    else:
-        who = texts.get("intake.who_any", age=age)
+    if who is None:
+        who = who_line(content, query)
     kind = kind_text(content, row)
     lines = [who]
     if answer.mg is not None:
@@ -115,8 +130,25 @@ def person(context: BotContext, answer: Intake) -> str:
             lines.append(texts.get("intake.ul_not_set", label=limit.label))
         else:
             lines.append(texts.get("intake.ul", mg=limit.mg, label=limit.label))
-    lines += ["", health_footer(context, sources_of(content, cited))]
+    if footer:
+        lines += ["", health_footer(context, sources_of(content, cited))]
     return "\n".join(lines)
+
+
+async def from_profile(update: Update, context: BotContext) -> str | None:
+    """Return the person's own figures from their /profile, or None without a profile."""
+    if update.effective_user is None:
+        return None
+    async with context.transaction() as session:
+        profile = await profile_of(session, update.effective_user.id)
+    if profile is None:
+        return None
+    content = context.content
+    answer = intake_of(profile, content.rda, content.supplements.upper_limits)
+    if not isinstance(answer, Intake):
+        return None
+    who = content.texts.get("profile.intake_header", who=profile_who(content, profile))
+    return person(context, answer, who=who)
 
 
 def error_text(content: Content, error: IntakeError, text: str) -> str:
@@ -158,6 +190,9 @@ async def intake_command(update: Update, context: BotContext) -> None:
     """Send the RDA table, or one person's RDA and upper limit for `/intake 35 f`."""
     text = " ".join(context.args or [])
     if not text.strip():
+        own = await from_profile(update, context)
+        if own is not None:  # theirs first, then the whole table
+            await reply(message_of(update), own)
         await reply(message_of(update), table(context))
         return
     content = context.content

@@ -22,6 +22,7 @@ from bot.delivery.messages import (
     answered_reminder,
     parse_reminder_button,
 )
+from bot.domain.diary import form_words
 from bot.domain.timeparse import (
     format_local_time,
     parse_local_time,
@@ -32,8 +33,10 @@ from bot.domain.timezones import zone_named
 from bot.domain.vocabulary import QuestionKind
 from bot.handlers import timezone
 from bot.handlers.common import MENU, answer_query, message_of
+from bot.handlers.diary_pieces import taken_note
 from bot.render import Rows, edit, reply
 from bot.services import questions
+from bot.services.diary import diary_for_answer
 from bot.services.display import local_when
 from bot.services.schedules import (
     MAX_REMINDERS,
@@ -414,7 +417,10 @@ def dose_text(texts: Texts, answer: Answer, zone: ZoneInfo) -> str:
 
 
 async def on_dose(update: Update, context: BotContext) -> None:
-    """Record Taken / Skip / Snooze once per message, and show the choice on the message."""
+    """Record Taken / Skip / Snooze once per message, and show the choice on the message.
+
+    Taken on a reminder whose label names a magnesium dose also logs it in the diary.
+    """
     query = await answer_query(update)  # at once: the spinner stops before any database work
     press = parse_reminder_button(query.data)
     if press is None:  # the pattern let it through, so this cannot happen
@@ -422,13 +428,26 @@ async def on_dose(update: Update, context: BotContext) -> None:
     user = context.user
     now = context.now()
     answer_it = (user.id, press.delivery_id, press.status, now, press.snooze_minutes)
+    forms = form_words(form.id for form in context.content.supplements.forms)
     try:
         async with context.transaction() as session:
             answer = await answer_reminder(session, *answer_it)
+            logged = await diary_for_answer(
+                session, user.id, press.delivery_id, answer, forms, now
+            )
     except IntegrityError:  # a simultaneous press won the race: show what it recorded
         async with context.transaction() as session:
             answer = await answer_reminder(session, *answer_it)
-    await edit(query, dose_text(context.content.texts, answer, zone_or_utc(user.time_zone)))
+            logged = await diary_for_answer(
+                session, user.id, press.delivery_id, answer, forms, now
+            )
+    zone = zone_or_utc(user.time_zone)
+    text = dose_text(context.content.texts, answer, zone)
+    if logged is None:
+        await edit(query, text)
+        return
+    note, rows = await taken_note(context, user.id, logged, zone)  # the dose is in the diary
+    await edit(query, f"{text}\n{note}", rows)
 
 
 def register(app: BotApp) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.console.fake_api import strip_html
+from bot.console.terminal import process_fully
 from bot.context import BotApp
 from tests.support.fake_request import FakeRequest
 from tests.support.updates import USER_ID, callback_update, location_update, message_update
@@ -19,18 +20,18 @@ class Chat:
         self.user_id = user_id
 
     async def send(self, text: str, **kwargs: Any) -> str:
-        """Send a message; return the bot's last reply as a person sees it."""
-        before = len(self.fake.sent(self.user_id))
-        await self.app.process_update(
-            message_update(self.app.bot, text, user_id=self.user_id, **kwargs)
+        """Send a message; return the bot's replies as a person sees them (files as captions)."""
+        before = len(self.fake.reply_texts(self.user_id))
+        await process_fully(
+            self.app, message_update(self.app.bot, text, user_id=self.user_id, **kwargs)
         )
-        replies = self.fake.sent_texts(self.user_id)[before:]
+        replies = self.fake.reply_texts(self.user_id)[before:]
         return "\n---\n".join(replies)
 
     async def send_location(self, latitude: float, longitude: float) -> str:
         before = len(self.fake.sent(self.user_id))
-        await self.app.process_update(
-            location_update(self.app.bot, latitude, longitude, user_id=self.user_id)
+        await process_fully(
+            self.app, location_update(self.app.bot, latitude, longitude, user_id=self.user_id)
         )
         return "\n---\n".join(self.fake.sent_texts(self.user_id)[before:])
 
@@ -44,7 +45,8 @@ class Chat:
         """Press a button (by callback data) on a message (default: the last one sent)."""
         message_id = self.last_message_id() if message_id is None else message_id
         stored = self.fake.api.messages.get((self.user_id, message_id))
-        await self.app.process_update(
+        await process_fully(
+            self.app,
             callback_update(
                 self.app.bot,
                 data,
@@ -52,7 +54,7 @@ class Chat:
                 message_id=message_id,
                 # As Telegram does: the message comes back as plain text, entities aside.
                 message_text=strip_html(stored.text) if stored else "…",
-            )
+            ),
         )
 
     def buttons(self) -> list[tuple[str, str]]:

@@ -96,6 +96,28 @@ class FakeRequest(FakeApiRequest):
         """Texts sent, as a person sees them (tags removed)."""
         return [strip_html(str(p["text"])) for p in self.sent(chat_id)]
 
+    def files(self, method: str, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """The parameters of every sendPhoto or sendDocument (the file is an UploadedFile)."""
+        return [
+            p for p in self.of(method) if chat_id is None or int(p.get("chat_id", 0)) == chat_id
+        ]
+
+    def reply_texts(self, chat_id: int) -> list[str]:
+        """Everything sent to a chat as a person sees it: texts, and captions of files.
+
+        A photo or document shows as "[photo]" or "[document]" on a line before its caption.
+        """
+        shown = []
+        for name, params in self.calls:
+            if int(params.get("chat_id", 0) or 0) != chat_id:
+                continue
+            if name == "sendMessage":
+                shown.append(strip_html(str(params["text"])))
+            elif name in ("sendPhoto", "sendDocument"):
+                kind = "photo" if name == "sendPhoto" else "document"
+                shown.append(f"[{kind}]\n" + strip_html(str(params.get("caption", ""))))
+        return shown
+
     def last_text(self) -> str:
         texts = self.sent_texts()
         assert texts, "nothing was sent"
@@ -123,6 +145,12 @@ class FakeRequest(FakeApiRequest):
 
     def edits(self) -> list[dict[str, Any]]:
         return self.of("editMessageText")
+
+    def last_edit_text(self) -> str:
+        """The text of the last editMessageText, as a person sees it."""
+        edits = self.edits()
+        assert edits, "nothing was edited"
+        return strip_html(str(edits[-1]["text"]))
 
     def clear(self) -> None:
         self.api.calls.clear()

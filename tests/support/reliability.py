@@ -24,6 +24,9 @@ from tests.support.fake_request import FakeRequest
 from tests.support.timer import VirtualTimer
 
 MESSAGE_CALLS = ("sendMessage", "editMessageText")
+FILE_CALLS = ("sendPhoto", "sendDocument")  # a caption instead of a text
+REPLY_CALLS = ("sendMessage", *FILE_CALLS)  # what counts as answering a message
+MAX_CAPTION = 1024
 
 
 @contextmanager
@@ -82,6 +85,21 @@ def rule_violations(method: str, params: dict[str, Any]) -> list[str]:
             problems.append("empty message text")
         if len(plain.encode("utf-16-le")) // 2 > MAX_TEXT:
             problems.append(f"text of {len(plain)} characters")
+    if method in FILE_CALLS:
+        caption = str(params.get("caption", ""))
+        plain = caption
+        if params.get("parse_mode") == "HTML":
+            try:
+                check_html(caption)
+                plain = plain_text(caption, "HTML")
+            except (TelegramHtmlError, ApiError) as exc:
+                problems.append(f"invalid caption HTML ({exc}): {caption[:200]!r}")
+        if len(plain.encode("utf-16-le")) // 2 > MAX_CAPTION:
+            problems.append(f"caption of {len(plain)} characters")
+        field = "photo" if method == "sendPhoto" else "document"
+        upload = params.get(field)
+        if not getattr(upload, "data", b""):
+            problems.append(f"{method} without a file")
     for row in markup_of(params).get("inline_keyboard", []):
         for button in row:
             data = button.get("callback_data")

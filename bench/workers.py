@@ -83,6 +83,9 @@ TARGETS = {
     "unfinished_rows": ("0", lambda v: v == 0),
     "reply_p99_s": ("<= 1", lambda v: v is not None and v <= 1),
 }
+# What a promise to users rests on, whatever the machine's speed: CI fails on these alone
+# (`--fail-on promises`); the speed figures depend on how busy a shared machine is.
+PROMISES = ("http_429", "takeover_s", "duplicate_tips", "lost_reminders", "unfinished_rows")
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------
@@ -514,7 +517,8 @@ def report(
     print(f"targets: {'all met' if not missed else 'MISSED: ' + ', '.join(missed)}")
     for problem in problems:
         print(f"problem: {problem}")
-    result["ok"] = not missed and not problems
+    counted = missed if args.fail_on == "all" else [m for m in missed if m in PROMISES]
+    result["ok"] = not counted and not problems
     return result
 
 
@@ -566,6 +570,12 @@ def main() -> int:
     parser.add_argument("--sender-workers", type=int, default=8, help="SENDER_WORKERS of each")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the workers' logs")
+    parser.add_argument(
+        "--fail-on",
+        choices=("all", "promises"),
+        default="all",
+        help="exit 1 when any target is missed (all), or only a promise to users (promises)",
+    )
     args = parser.parse_args()
     args.deliveries = args.deliveries or (2_000 if args.quick else 10_000)
     if args.workers < 2:

@@ -9,10 +9,13 @@ Each batch is one transaction that
    (and a schedule moved to later the same day is a new occurrence: it is sent).
    Items past their lateness budget (tips 2 h, reminders 6 h) are inserted as `expired`,
 3. moves each schedule on to its next local occurrence (computed by its rule from the local
-   dates and times in the user's zone, never +24 h; see `bot/domain/rules.py`), including
-   paused schedules and those of blocked users, which get no delivery: they stay one
-   occurrence ahead, so resuming sends no backlog. A course past its last day gets no next
-   time; a one-off is removed once its day to be answered is over (or it expired unsent),
+   dates and times in the user's zone, never +24 h; see `bot/domain/rules.py`): the one
+   after the occurrence just claimed, or after the lateness budget when that is later (so
+   after a downtime the occurrences still worth sending come, late, one per tick, and the
+   older ones are skipped). Paused schedules and those of blocked users get no delivery and
+   move to their next occurrence after now, so resuming sends no backlog. A course past its
+   last day gets no next time; a one-off is removed once its day to be answered is over (or
+   it expired unsent),
 4. promotes snoozes whose time has come (`scheduled` -> `claimed`),
 
 and only after the commit are the claimed rows queued for the sender.
@@ -53,13 +56,13 @@ class _Planner:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self._next: dict[tuple[Rule, str], datetime | None] = {}
+        self._next: dict[tuple[Rule, str, datetime], datetime | None] = {}
         self._dates: dict[tuple[datetime, Rule, str], date] = {}
 
-    def next_due(self, rule: Rule, zone: ZoneInfo) -> datetime | None:
-        key = (rule, zone.key)
+    def next_due(self, rule: Rule, zone: ZoneInfo, after: datetime) -> datetime | None:
+        key = (rule, zone.key, after)
         if key not in self._next:
-            self._next[key] = next_due(rule, zone, self.now)
+            self._next[key] = next_due(rule, zone, after)
         return self._next[key]
 
     def local_date(self, due: datetime, rule: Rule, zone: ZoneInfo) -> date:
@@ -129,10 +132,14 @@ async def _claim_schedules(
         if rule.once and is_spent(rule, zone, row.due_utc):  # its day to be answered is over
             removals.append(row.id)
             continue
-        moves.append(ScheduleMove(row.id, planner.next_due(rule, zone)))
         if not row.active or row.blocked:  # moved on without a delivery
+            moves.append(ScheduleMove(row.id, planner.next_due(rule, zone, now)))
             result.skipped += 1
             continue
+        # The next occurrence after this one, unless it is too late to send already: after a
+        # downtime the 12:00 dose still comes (late) when the 08:00 one is claimed at 13:00.
+        after = max(row.due_utc, now - budget)
+        moves.append(ScheduleMove(row.id, planner.next_due(rule, zone, after)))
         label = row.label if is_reminder else ""
         expired = now - row.due_utc > budget
         if expired and rule.once:

@@ -236,14 +236,6 @@ def change_rule(reminder: Reminder, rule: Rule, zone: ZoneInfo, now: datetime) -
         reminder.next_due_utc = next_due(rule, zone, now)
 
 
-def retime(reminder: Reminder, at: time, zone: ZoneInfo, now: datetime) -> None:
-    """Move a one-time-a-day reminder to local time `at` (see `change_rule` for any rule)."""
-    rule = reminder.rule
-    if rule is None or len(rule.times) != 1:
-        raise ValueError("retime takes a reminder with one time")
-    change_rule(reminder, dataclasses.replace(rule, times=(at.replace(second=0),)), zone, now)
-
-
 def relabel(reminder: Reminder, label: str) -> None:
     """Give a reminder a new label (the next messages show it)."""
     reminder.label = label

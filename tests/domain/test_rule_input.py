@@ -26,6 +26,7 @@ from bot.domain.rule_input import (
     with_times,
 )
 from bot.domain.rules import EVERY_DAY, WEEKENDS, WORKDAYS, Rule, next_occurrence
+from bot.domain.timeparse import LABEL_MAX_CHARS
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin
@@ -157,6 +158,26 @@ def test_every_form_of_the_table(args: str, expected: Rule, label: str) -> None:
     assert rule_of(args) == (expected, label)
 
 
+@pytest.mark.parametrize(
+    ("args", "expected_time", "label"),
+    [
+        ("9:30 am magnesium citrate 200 mg", time(9, 30), "magnesium citrate 200 mg"),
+        ("9 pm magnesium", time(21, 0), "magnesium"),
+        ("21:00", time(21, 0), ""),
+        ("9 PM", time(21, 0), ""),
+        ("  7:15   take   with  food  ", time(7, 15), "take with food"),
+        ("9:30 amla powder", time(9, 30), "amla powder"),  # "amla" is not "am"
+        ("noon magnesium", time(12, 0), "magnesium"),
+        ("8:00 " + "magnesium " * 30, time(8, 0), ("magnesium " * 11)[:LABEL_MAX_CHARS].strip()),
+    ],
+)
+def test_the_label_is_what_follows_the_times(args: str, expected_time: time, label: str) -> None:
+    request = parse_request(args)
+    assert not isinstance(request, RuleError)
+    assert (request.times, request.label) == ((expected_time,), label)
+    assert len(request.label) <= LABEL_MAX_CHARS
+
+
 def test_in_n_minutes_rounds_up_to_a_whole_minute() -> None:
     rule, _ = rule_of("in 30 min tea", NOW.replace(second=20))
     assert rule.times == (time(8, 31),)
@@ -188,6 +209,8 @@ def test_in_n_minutes_inside_a_repeated_hour_never_fires_early() -> None:
         ("25:99", Problem.TIME, "25:99"),
         ("9 glycinate", Problem.TIME, "9"),
         ("abc", Problem.TIME, "abc"),
+        ("magnesium 9:30", Problem.TIME, "magnesium"),
+        ("", Problem.NO_TIME, ""),
         ("8 9 10 11 12", Problem.TIME, "8"),
         ("1am 2am 3am 4am 5am", Problem.TOO_MANY_TIMES, "1am 2am 3am 4am 5am"),
         ("21:00 x for 0 days", Problem.COURSE, "for 0 days"),

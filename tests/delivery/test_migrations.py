@@ -237,10 +237,10 @@ async def test_reminders_from_before_rules_come_at_the_same_instants_after_the_u
             expected: list[tuple[int, datetime]] = [(2, datetime(2026, 3, 2, 2, tzinfo=UTC))]
             for user_id, due in stored_due.items():
                 wall = stored_time(reminders[user_id].local_time)
-                zone = ZoneInfo(OLD_REMINDERS[user_id - 1][1])
+                user_zone = ZoneInfo(OLD_REMINDERS[user_id - 1][1])
                 for _ in range(7):
                     expected.append((user_id, due))
-                    due = next_due_utc(wall, zone, due)
+                    due = next_due_utc(wall, user_zone, due)
             for moment in sorted({due for _, due in expected[1:]}):
                 clock.set(moment)
                 await engine.tick()

@@ -93,7 +93,6 @@ class Problem(StrEnum):
     COURSE_EMPTY = "course_empty"  # the course would end before its first reminder
     IN = "in"  # "in 30 parsecs", "in 0 min"
     ONCE = "once"  # a one-off with several times, days or a course
-    STOCK = "stock"  # not a tablet count
 
 
 @dataclass(frozen=True, slots=True)

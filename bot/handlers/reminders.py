@@ -32,6 +32,7 @@ from bot.delivery.messages import (
     reminder_message,
 )
 from bot.domain.rule_input import (
+    Course,
     Problem,
     Request,
     RuleError,
@@ -45,7 +46,7 @@ from bot.domain.rule_input import (
     with_repeat,
     with_times,
 )
-from bot.domain.rules import Rule, is_spent, stock_of
+from bot.domain.rules import Rule, is_spent, next_occurrence, stock_of
 from bot.domain.timeparse import clean_label
 from bot.domain.timezones import zone_named
 from bot.domain.vocabulary import QuestionKind
@@ -178,8 +179,10 @@ async def create_reminder(
     texts = context.content.texts
     now = context.now()
     rule = resolve(request, zone, asked_at)
-    if not isinstance(rule, RuleError) and rule.once and is_spent(rule, zone, now):
-        rule = RuleError(Problem.PAST, request.when_text)  # its time passed while we waited
+    if not isinstance(rule, RuleError) and next_occurrence(rule, zone, now) is None:
+        # Its time (or its whole course) passed while we waited for the zone.
+        problem = Problem.PAST if rule.once else Problem.COURSE_EMPTY
+        rule = RuleError(problem, request.when_text or (request.course or Course()).text)
     if isinstance(rule, RuleError):
         await reply(message, problem_text(texts, rule))
         return

@@ -651,3 +651,13 @@ async def test_a_show_or_refill_press_of_someone_else_is_polite(
         assert "doesn't exist any more" in shown(other, other.last_message_id())
     assert not any("Reminder:" in text for text in fake.sent_texts(other.user_id))
     assert not any("Reminder:" in str(edit["text"]) for edit in fake.edits())
+
+
+async def test_a_one_off_whose_time_passed_while_waiting_for_the_zone_is_not_set(
+    app: BotApp, chat: Chat, clock: FakeClock
+) -> None:
+    await chat.send("/remind once today 09:00 blood test")
+    clock.set(berlin(2, 10))
+    reply = await chat.send("/timezone Europe/Berlin")
+    assert "“today 09:00” has already passed" in reply
+    assert await rows(app, Reminder) == []

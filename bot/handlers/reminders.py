@@ -224,6 +224,8 @@ async def finish_after_zone(
         asked_at = datetime.fromisoformat(pending["asked_at"])
     except (KeyError, ValueError):
         asked_at = context.now()
+    if asked_at.tzinfo is None:  # only a hand-made row: count from now
+        asked_at = context.now()
     await create_reminder(message, context, user_id, zone, request, asked_at)
 
 

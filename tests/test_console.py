@@ -248,3 +248,26 @@ def test_without_a_folder_files_go_to_a_new_temporary_one(tmp_path: Path) -> Non
     [chart] = console.files_dir.glob("*.png")
     assert f"bot> [photo] {chart}" in out.getvalue()
     shutil.rmtree(console.files_dir)
+
+
+def test_a_piped_session_shows_a_stock_warning_and_the_privacy_setting(tmp_path: Path) -> None:
+    output = run_console(
+        tmp_path,
+        "/timezone Europe/Berlin",
+        "/remind 08:00 20:00 magnesium",
+        "/stock 10",
+        "/reminders",
+        "/settings",
+        "4",
+    )
+    stock = reply_to(output, "/stock 10")
+    assert "magnesium: 10 tablets, 1 a dose. That lasts about 5 days" in stock
+    assert "⚠️ That is about 5 days: time to refill soon." in stock
+    assert "💊 10 left, about 5 days: time to refill" in reply_to(output, "/reminders")
+    settings = reply_to(output, "/settings")
+    assert "Reminder labels: shown in notifications" in settings
+    assert "[4] 🔒 Hide labels in reminders" in settings
+    pressed = reply_to(output, "4")
+    assert pressed.startswith("(pressed 🔒 Hide labels in reminders)")
+    assert "From now on, reminder notifications don't show their label." in pressed
+    assert "[4] 🔓 Show labels in reminders" in pressed

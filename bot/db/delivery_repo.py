@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from bot.db.models import Delivery, Reminder, TipSubscription, User
+from bot.domain.rules import Rule, rule_from_columns
 from bot.domain.vocabulary import OPEN_STATUSES, DeliveryKind, DeliveryStatus
 
 TIP = DeliveryKind.TIP
@@ -46,13 +47,14 @@ class DueSchedule:
 
     id: int
     user_id: int
-    local_time: str  # "HH:MM" in the user's zone
+    local_time: str  # "HH:MM" in the user's zone (a reminder: one or more, comma-separated)
     due_utc: datetime
     active: bool
     label: str  # the reminder's label ("" for a tip)
     chat_id: int
     time_zone: str | None
     blocked: bool
+    rule: Rule | None  # when it comes (a tip: every day at local_time); None: no valid rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,12 @@ class SendState:
     tip_active: bool | None  # None: the tip subscription is gone (or not a tip)
     reminder_exists: bool
     reminder_active: bool
+    # What the reminder message says besides its label (see delivery/messages.py).
+    scheduled_utc: datetime | None = None  # the occurrence
+    hide_labels: bool = False  # the user's privacy setting
+    rule: Rule | None = None
+    stock: int | None = None
+    per_dose: int = 1
 
 
 class DeliveryRepo:
@@ -225,6 +233,11 @@ class DeliveryRepo:
             return []
         table = _T if kind == TIP else _R
         label = _R.c.label if kind == REMINDER else literal("").label("label")
+        rule_columns = (
+            (_R.c.weekdays, _R.c.every_days, _R.c.anchor_date, _R.c.until_date, _R.c.once)
+            if kind == REMINDER
+            else ()
+        )
         stmt = (
             select(
                 table.c.id,
@@ -236,6 +249,7 @@ class DeliveryRepo:
                 _U.c.chat_id,
                 _U.c.time_zone,
                 _U.c.blocked_at,
+                *rule_columns,
             )
             .join(_U, _U.c.id == table.c.user_id)
             .where(table.c.next_due_utc <= now)
@@ -254,6 +268,7 @@ class DeliveryRepo:
                 row.chat_id,
                 row.time_zone,
                 row.blocked_at is not None,
+                rule_from_columns(row.local_time, *row[9:]),  # a tip: the daily rule
             )
             for row in await (await self._conn()).execute(stmt)
         ]
@@ -286,6 +301,11 @@ class DeliveryRepo:
         )
         params = [{"b_id": move.id, "b_next": move.next_due_utc} for move in moves]
         await (await self._conn()).execute(stmt, params)
+
+    async def remove_reminders(self, reminder_ids: list[int]) -> None:
+        """Delete reminders that are over (one-offs answered or past), with their doses."""
+        if reminder_ids:
+            await (await self._conn()).execute(delete(_R).where(_R.c.id.in_(reminder_ids)))
 
     def _open_rows(self) -> Select[Any]:
         """Select deliveries rows as `OpenDelivery` reads them (with the user's zone)."""
@@ -393,6 +413,16 @@ class DeliveryRepo:
                 _T.c.active.label("tip_active"),
                 _R.c.id.label("reminder_id"),
                 _R.c.active.label("reminder_active"),
+                _D.c.scheduled_utc,
+                _U.c.hide_labels,
+                _R.c.local_time,
+                _R.c.weekdays,
+                _R.c.every_days,
+                _R.c.anchor_date,
+                _R.c.until_date,
+                _R.c.once,
+                _R.c.stock,
+                _R.c.per_dose,
             )
             .select_from(_D)
             .outerjoin(_U, _U.c.id == _D.c.user_id)
@@ -413,6 +443,22 @@ class DeliveryRepo:
             tip_active=row.tip_active,
             reminder_exists=row.reminder_id is not None,
             reminder_active=bool(row.reminder_active),
+            scheduled_utc=row.scheduled_utc,
+            hide_labels=bool(row.hide_labels),
+            rule=(
+                None
+                if row.local_time is None
+                else rule_from_columns(
+                    row.local_time,
+                    row.weekdays,
+                    row.every_days,
+                    row.anchor_date,
+                    row.until_date,
+                    bool(row.once),
+                )
+            ),
+            stock=row.stock,
+            per_dose=row.per_dose or 1,
         )
 
     async def choose_tip(self, delivery_id: int, owner: str, tip_id: str | None) -> bool:

@@ -17,8 +17,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import expression
 
 from bot.db.base import Base, UTCDateTime
+from bot.domain.rules import EVERY_DAY, Rule, rule_from_columns
 
 
 class User(Base):
@@ -36,6 +38,10 @@ class User(Base):
     life_stage: Mapped[str | None] = mapped_column(String(16))  # pregnant / lactating
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 403 from Telegram
+    # Privacy: reminder notifications say "Time for your reminder" without the label.
+    hide_labels: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=expression.false()
+    )
 
 
 class TipSubscription(Base):
@@ -57,7 +63,12 @@ class TipSubscription(Base):
 
 
 class Reminder(Base):
-    """A daily supplement reminder at a local time."""
+    """A supplement reminder: a label, a rule (when it comes, in the user's zone), a stock.
+
+    The rule's columns are read and written through `rule` (see `bot/domain/rules.py`). A row
+    from before rules existed (one time, every day) needs nothing else: the server defaults
+    make it that daily rule.
+    """
 
     __tablename__ = "reminders"
     __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused: rows name them
@@ -67,10 +78,42 @@ class Reminder(Base):
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     label: Mapped[str] = mapped_column(String(200), default="")
-    local_time: Mapped[str] = mapped_column(String(5))  # HH:MM in user's zone
+    # The local times of day in the user's zone: "21:00", or up to four: "08:00,20:00".
+    local_time: Mapped[str] = mapped_column(String(23))
+    weekdays: Mapped[int] = mapped_column(
+        Integer, default=EVERY_DAY, server_default=str(EVERY_DAY)
+    )  # bit 0 Monday .. bit 6 Sunday
+    every_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    anchor_date: Mapped[date | None] = mapped_column(Date)  # every N days from; a one-off's day
+    until_date: Mapped[date | None] = mapped_column(Date)  # the last day of a course
+    once: Mapped[bool] = mapped_column(Boolean, default=False, server_default=expression.false())
+    stock: Mapped[int | None] = mapped_column(Integer)  # tablets left; None: not counted
+    stock_refill: Mapped[int | None] = mapped_column(Integer)  # what "Refilled" brings back
+    per_dose: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: paused
     next_due_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def rule(self) -> Rule | None:
+        """Return the reminder's rule (None only for a row written by hand that holds none)."""
+        return rule_from_columns(
+            self.local_time,
+            self.weekdays,
+            self.every_days,
+            self.anchor_date,
+            self.until_date,
+            self.once,
+        )
+
+    @rule.setter
+    def rule(self, rule: Rule) -> None:
+        self.local_time = rule.times_text
+        self.weekdays = rule.weekdays
+        self.every_days = rule.every
+        self.anchor_date = rule.anchor
+        self.until_date = rule.until
+        self.once = rule.once
 
 
 class Delivery(Base):

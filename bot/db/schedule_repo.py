@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Delivery, Dose, Reminder, TipSubscription, User
+from bot.domain.rules import Rule
 from bot.domain.vocabulary import DeliveryKind, DeliveryStatus, DoseStatus
 
 
@@ -109,19 +110,20 @@ class ReminderRepo:
         self,
         user_id: int,
         label: str,
-        local_time: str,
-        next_due_utc: datetime,
+        rule: Rule,
+        next_due_utc: datetime | None,
         now: datetime,
     ) -> Reminder:
         """Create an active reminder and return it (with its id)."""
         reminder = Reminder(
             user_id=user_id,
             label=label,
-            local_time=local_time,
             active=True,
             next_due_utc=next_due_utc,
+            per_dose=1,
             created_at=now,
         )
+        reminder.rule = rule
         self.session.add(reminder)
         await self.session.flush()
         return reminder

@@ -8,9 +8,14 @@ Each batch is one transaction that
    scheduled_utc) means a restart or a second worker never claims the same occurrence twice
    (and a schedule moved to later the same day is a new occurrence: it is sent).
    Items past their lateness budget (tips 2 h, reminders 6 h) are inserted as `expired`,
-3. moves each schedule on to its next local occurrence (computed from the local date and
-   time in the user's zone, never +24 h), including paused schedules and those of blocked
-   users, which get no delivery: they stay one day ahead, so resuming sends no backlog,
+3. moves each schedule on to its next local occurrence (computed by its rule from the local
+   dates and times in the user's zone, never +24 h; see `bot/domain/rules.py`): the one
+   after the occurrence just claimed, or after the lateness budget when that is later (so
+   after a downtime the occurrences still worth sending come, late, one per tick, and the
+   older ones are skipped). Paused schedules and those of blocked users get no delivery and
+   move to their next occurrence after now, so resuming sends no backlog. A course past its
+   last day gets no next time; a one-off is removed once its day to be answered is over (or
+   it expired unsent),
 4. promotes snoozes whose time has come (`scheduled` -> `claimed`),
 
 and only after the commit are the claimed rows queued for the sender.
@@ -22,7 +27,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -35,8 +40,8 @@ from bot.db.delivery_repo import (
     NewDelivery,
     ScheduleMove,
 )
-from bot.domain.schedule import budget_for, is_expired, local_date_of, next_due_utc
-from bot.domain.timeparse import parse_local_time
+from bot.domain.rules import Rule, is_spent, next_due, occurrence_date
+from bot.domain.schedule import budget_for, is_expired
 from bot.domain.timezones import zone_named
 from bot.domain.vocabulary import DeliveryKind, DeliveryStatus
 
@@ -49,25 +54,25 @@ PRUNE_BATCH = 1000  # old deliveries deleted per idle tick: small, so a claim ne
 
 
 class _Planner:
-    """Next occurrences and local dates for one claim, cached: many rows share a zone and time."""
+    """Next due times and local dates for one claim, cached: many rows share a rule and zone."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self._next: dict[tuple[time, str], datetime] = {}
-        self._dates: dict[tuple[datetime, time, str], date] = {}
+        self._next: dict[tuple[Rule, str, datetime], datetime | None] = {}
+        self._dates: dict[tuple[datetime, Rule, str], date] = {}
 
-    def next_due(self, at: time, zone: ZoneInfo) -> datetime:
-        key = (at, zone.key)
-        due = self._next.get(key)
-        if due is None:
-            due = self._next[key] = next_due_utc(at, zone, self.now)
-        return due
+    def next_due(self, rule: Rule, zone: ZoneInfo, after: datetime) -> datetime | None:
+        key = (rule, zone.key, after)
+        if key not in self._next:
+            self._next[key] = next_due(rule, zone, after)
+        return self._next[key]
 
-    def local_date(self, due: datetime, at: time, zone: ZoneInfo) -> date:
-        key = (due, at, zone.key)
+    def local_date(self, due: datetime, rule: Rule, zone: ZoneInfo) -> date:
+        key = (due, rule, zone.key)
         day = self._dates.get(key)
         if day is None:
-            day = self._dates[key] = local_date_of(due, zone, at)
+            found = occurrence_date(rule, zone, due)
+            day = self._dates[key] = found or due.astimezone(zone).date()
         return day
 
 
@@ -120,33 +125,40 @@ async def _claim_schedules(
     is_reminder = kind == DeliveryKind.REMINDER
     moves: list[ScheduleMove] = []
     inserts: list[NewDelivery] = []
+    removals: list[int] = []  # one-offs that are over
     waiting: dict[int, tuple[DueSchedule, str]] = {}  # item id -> (row, label)
     for row in rows:
         zone = zone_named(row.time_zone)
-        at = parse_local_time(row.local_time)
-        if zone is None or at is None:  # cannot schedule: wait until the user sets a zone
+        rule = row.rule
+        if zone is None or rule is None:  # cannot schedule: wait until the user sets a zone
             moves.append(ScheduleMove(row.id, None))
             result.skipped += 1
             continue
-        moves.append(ScheduleMove(row.id, planner.next_due(at, zone)))
+        if rule.once and is_spent(rule, zone, row.due_utc):  # its day to be answered is over
+            removals.append(row.id)
+            continue
         if not row.active or row.blocked:  # moved on without a delivery
+            moves.append(ScheduleMove(row.id, planner.next_due(rule, zone, now)))
             result.skipped += 1
             continue
+        # The next occurrence after this one, unless it is too late to send already: after a
+        # downtime the 12:00 dose still comes (late) when the 08:00 one is claimed at 13:00.
+        after = max(row.due_utc, now - budget)
+        moves.append(ScheduleMove(row.id, planner.next_due(rule, zone, after)))
         label = row.label if is_reminder else ""
+        expired = now - row.due_utc > budget
+        if expired and rule.once:
+            removals.append(row.id)  # never sent, so never answered: it is over
         inserts.append(
             NewDelivery(
                 kind=kind,
                 item_id=row.id,
                 user_id=row.user_id,
                 chat_id=row.chat_id,
-                local_date=planner.local_date(row.due_utc, at, zone),
+                local_date=planner.local_date(row.due_utc, rule, zone),
                 scheduled_utc=row.due_utc,
                 due_utc=row.due_utc,
-                status=(
-                    DeliveryStatus.EXPIRED
-                    if now - row.due_utc > budget
-                    else DeliveryStatus.CLAIMED
-                ),
+                status=DeliveryStatus.EXPIRED if expired else DeliveryStatus.CLAIMED,
                 claimed_by=owner,
                 reminder_id=row.id if is_reminder else None,
                 label=label,
@@ -155,6 +167,7 @@ async def _claim_schedules(
         waiting[row.id] = (row, label)
     inserted = await repo.insert_claims(inserts)
     await repo.advance(kind, moves)
+    await repo.remove_reminders(removals)
     result.conflicts += len(inserts) - len(inserted)
     for claim in inserted:
         if claim.status == DeliveryStatus.EXPIRED:

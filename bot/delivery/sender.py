@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Message
@@ -33,7 +34,7 @@ from telegram.ext import ExtBot
 
 from bot.content import Content
 from bot.db.delivery_repo import ClaimedDelivery, DeliveryRepo, SendState
-from bot.delivery.messages import Draft, reminder_message, tip_message
+from bot.delivery.messages import Draft, notes_for, reminder_message, tip_message
 from bot.delivery.outcomes import RETRY_BASE, Action, backoff, decide, describe
 from bot.delivery.ratelimit import PRIORITY_REMINDER, PRIORITY_TIP
 from bot.domain.schedule import is_expired, is_late
@@ -262,7 +263,7 @@ class Sender:
                 tip_id = await advance_rotation(session, item.item_id, tip_ids, self.rng)
                 await repo.choose_tip(item.id, self.owner, tip_id)
         item = replace(item, tip_id=tip_id)
-        message = self._render(item, now)
+        message = self._render(item, now, state)
         if message is None:
             await self._finish(
                 item,
@@ -313,11 +314,19 @@ class Sender:
             return DeliveryStatus.EXPIRED, None
         return None
 
-    def _render(self, item: ClaimedDelivery, now: datetime) -> Draft | None:
+    def _render(self, item: ClaimedDelivery, now: datetime, state: SendState) -> Draft | None:
         """Build the message text and buttons for a delivery."""
         if item.kind == DeliveryKind.TIP:
             return tip_message(self.content, item.tip_id) if item.tip_id else None
         zone = zone_named(item.time_zone)
+        notes = notes_for(
+            state.rule,
+            state.stock,
+            state.per_dose,
+            occurrence=state.scheduled_utc,
+            zone=zone or ZoneInfo("UTC"),
+            private=state.hide_labels,
+        )
         return reminder_message(
             self.content.texts,
             item.id,
@@ -325,6 +334,7 @@ class Sender:
             snoozed=item.kind == DeliveryKind.SNOOZE,
             late_since=item.due_utc if is_late(item.due_utc, now) else None,
             zone=zone,
+            notes=notes,
         )
 
     async def _send(

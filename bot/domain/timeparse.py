@@ -91,28 +91,6 @@ def clean_label(text: str, max_chars: int = LABEL_MAX_CHARS) -> str:
     return " ".join(text.split())[:max_chars].rstrip()
 
 
-def split_time_and_label(args: str) -> tuple[time | None, str]:
-    """Split command arguments such as "9:30 am magnesium glycinate 200 mg".
-
-    The time is the first one or two words ("9:30 am", "9 pm", "21:00"); everything after it
-    is the label, with whitespace collapsed and cut to LABEL_MAX_CHARS characters.
-
-    Args:
-        args: The text after the command.
-
-    Returns:
-        (time, label); time is None when the text does not start with a time, and the label
-        is then the whole cleaned text.
-    """
-    words = args.split()
-    for count in (2, 1):
-        if len(words) >= count:
-            parsed = parse_local_time(" ".join(words[:count]))
-            if parsed is not None:
-                return parsed, clean_label(" ".join(words[count:]))
-    return None, clean_label(args)
-
-
 def local_clock(moment: datetime, zone: ZoneInfo) -> str:
     """Return the wall-clock "HH:MM" in `zone` at `moment`.
 

@@ -46,4 +46,6 @@ class QuestionKind(StrEnum):
     """What the bot asked a user and waits for an answer to (a `pending` row)."""
 
     ZONE = "zone"  # which time zone? (a /subscribe or /remind waits for it)
-    NEW_TIME = "new_time"  # the new time of a reminder
+    # A new value for one part of a reminder (its times, days, label, course or tablets).
+    # The stored value is from when only the time could change, so older rows still match.
+    CHANGE_REMINDER = "new_time"

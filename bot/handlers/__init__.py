@@ -25,6 +25,7 @@ from bot.handlers import (
     settings,
     start,
     stats,
+    stock,
     subscriptions,
     timezone,
     week,
@@ -40,9 +41,10 @@ AFTER_ZONE: dict[str, FollowUp] = {
 }
 
 # Who may take a plain text message, first come first served: an answer to a question the bot
-# asked (a reminder's new time, a zone) before a food name; nobody: "try /help".
+# asked (a reminder's new times, days, label, course or tablets; a zone) before a food name;
+# nobody: "try /help".
 TEXT_ANSWERS: tuple[fallback.TextAnswer, ...] = (
-    reminders.new_time_from_text,
+    reminders.change_from_text,
     partial(timezone.zone_from_text, after_zone=AFTER_ZONE),
     foods.food_from_text,
 )
@@ -88,6 +90,7 @@ def register_all(app: BotApp) -> None:
     diary.register(app)
     week.register(app)
     mydata.register(app)
+    stock.register(app)
     stats.register(app)
     settings.register(app)
     admin.register(app)

@@ -496,7 +496,8 @@ async def on_undo(update: Update, context: BotContext) -> None:
     if dose is not None:  # a reminder message: keep what it says about the dose
         answer = Answer(Outcome.RECORDED, DoseStatus(dose.status), dose.at_utc, entry.label)
         removed = texts.get("diary.undone_reminder", mg=mg_text(entry.mg))
-        await edit(query, reminders.dose_text(texts, answer, zone) + "\n" + removed)
+        text, rows = reminders.dose_view(texts, answer, dose.delivery_id, zone)
+        await edit(query, text + "\n" + removed, rows)
         return
     when = relative_day(texts, entry.local_date, today_in(zone, context))
     await edit(query, texts.get("diary.undone", what=entry_what(content, entry, when)))

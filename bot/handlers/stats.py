@@ -13,6 +13,7 @@ from bot.domain.adherence import Window
 from bot.domain.timezones import zone_named
 from bot.handlers.common import message_of
 from bot.render import reply
+from bot.services.display import times_words
 from bot.services.schedules import ReminderStats, reminder_stats
 
 
@@ -42,10 +43,12 @@ def reminder_block(texts: Texts, item: ReminderStats) -> str:
     """Return the lines for one reminder."""
     reminder, adherence = item.reminder, item.adherence
     label = reminder.label or texts.raw("reminders.default_label")
+    rule = reminder.rule
+    times = reminder.local_time if rule is None else times_words(texts, rule)
     if reminder.active:
-        lines = [texts.get("stats.reminder", time=reminder.local_time, label=label)]
+        lines = [texts.get("stats.reminder", time=times, label=label)]
     else:
-        lines = [texts.get("stats.reminder_paused", time=reminder.local_time, label=label)]
+        lines = [texts.get("stats.reminder_paused", time=times, label=label)]
     if adherence.month.due == 0:
         lines.append(texts.raw("stats.no_data_yet"))
     else:

@@ -1,13 +1,15 @@
-"""Use cases behind /timezone, /subscribe, /tip, /remind, /reminders, /stats and dose buttons.
+"""Use cases behind /timezone, /subscribe, /tip, /remind, /reminders, /stock, /stats, dose buttons.
 
 Plain functions over the repositories and the domain. None of them commits: the handler owns
 the transaction, so "change, recompute, record" lands together or not at all. Every schedule
-keeps the user's local "HH:MM"; its `next_due_utc` is always recomputed from that local time
-in the user's zone (never shifted by hours), so a zone change or a DST change cannot drift it.
+keeps the user's local rule (times of day, days); its `next_due_utc` is always recomputed from
+that rule in the user's zone (never shifted by hours), so a zone change or a DST change
+cannot drift it, and a rule changed during the day still comes later that day when due.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import random
 from collections.abc import Sequence
@@ -22,8 +24,10 @@ from bot.db.models import Delivery, Reminder, TipSubscription
 from bot.db.repositories import UserRepo
 from bot.db.schedule_repo import DoseRepo, ReminderRepo, SubscriptionRepo
 from bot.domain.adherence import MONTH_DAYS, Adherence, compute_adherence
+from bot.domain.rules import Rule, after_dose, is_spent, next_due
 from bot.domain.schedule import next_due_utc
 from bot.domain.timeparse import format_local_time, stored_time
+from bot.domain.timezones import zone_named
 from bot.domain.tips import next_tip
 from bot.domain.vocabulary import DeliveryKind, DeliveryStatus, DoseStatus
 
@@ -50,10 +54,11 @@ class Rescheduled:
 async def set_zone(
     session: AsyncSession, user_id: int, zone: ZoneInfo, now: datetime
 ) -> Rescheduled:
-    """Store the user's zone and recompute every active schedule from its local time.
+    """Store the user's zone and recompute every active schedule from its local rule.
 
-    Paused reminders and an inactive subscription have no next time; they get one when they
-    are switched on again.
+    Local times and days stay what they were. Paused reminders and an inactive subscription
+    have no next time; they get one when they are switched on again. A one-off already sent
+    keeps waiting for its answer (it would otherwise come again at its time in the new zone).
 
     Raises:
         LookupError: If the user does not exist (callers remember the user first).
@@ -61,6 +66,7 @@ async def set_zone(
     user = await UserRepo(session).get(user_id)
     if user is None:
         raise LookupError(f"user {user_id} is not stored")
+    before = zone_named(user.time_zone)
     user.time_zone = zone.key
     subscription = await SubscriptionRepo(session).for_user(user_id)
     tip = subscription is not None and subscription.active
@@ -68,9 +74,14 @@ async def set_zone(
         subscription.next_due_utc = next_due_utc(stored_time(subscription.local_time), zone, now)
     moved = 0
     for reminder in await ReminderRepo(session).for_user(user_id):
-        if reminder.active:
-            reminder.next_due_utc = next_due_utc(stored_time(reminder.local_time), zone, now)
-            moved += 1
+        rule = reminder.rule
+        if not reminder.active or rule is None:
+            continue
+        due = reminder.next_due_utc
+        if rule.once and before is not None and due is not None and is_spent(rule, before, due):
+            continue
+        reminder.next_due_utc = next_due(rule, zone, now)
+        moved += 1
     return Rescheduled(tip=tip, reminders=moved)
 
 
@@ -175,11 +186,11 @@ async def add_reminder(
     session: AsyncSession,
     user_id: int,
     zone: ZoneInfo,
-    at: time,
+    rule: Rule,
     label: str,
     now: datetime,
 ) -> Reminder:
-    """Create a daily reminder at local time `at`.
+    """Create a reminder with `rule`, due at its first occurrence.
 
     Raises:
         TooManyReminders: When the user already has MAX_REMINDERS.
@@ -187,7 +198,7 @@ async def add_reminder(
     repo = ReminderRepo(session)
     if await repo.count_for_user(user_id) >= MAX_REMINDERS:
         raise TooManyReminders
-    return await repo.add(user_id, label, format_local_time(at), next_due_utc(at, zone, now), now)
+    return await repo.add(user_id, label, rule, next_due(rule, zone, now), now)
 
 
 async def owned_reminder(session: AsyncSession, user_id: int, reminder_id: int) -> Reminder | None:
@@ -201,23 +212,40 @@ def pause(reminder: Reminder) -> None:
     reminder.next_due_utc = None
 
 
-def resume(reminder: Reminder, zone: ZoneInfo, now: datetime) -> datetime:
-    """Resume a reminder from its next local time (no backlog of missed days).
+def resume(reminder: Reminder, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """Resume a reminder from its next local occurrence (no backlog of missed days).
 
     Returns:
-        When it is due next (UTC).
+        When it is due next (UTC); None when nothing is left (a course that has ended).
     """
-    due = next_due_utc(stored_time(reminder.local_time), zone, now)
+    rule = reminder.rule
+    due = None if rule is None else next_due(rule, zone, now)
     reminder.active = True
     reminder.next_due_utc = due
     return due
 
 
-def retime(reminder: Reminder, at: time, zone: ZoneInfo, now: datetime) -> None:
-    """Move a reminder to local time `at`; a paused one stays paused."""
-    reminder.local_time = format_local_time(at)
+def change_rule(reminder: Reminder, rule: Rule, zone: ZoneInfo, now: datetime) -> None:
+    """Give a reminder a new rule and its next time at once; a paused one stays paused.
+
+    A rule changed during the day still comes later that day: the next time is the rule's
+    first occurrence after now, and an occurrence is a new one when its instant is new.
+    """
+    reminder.rule = rule
     if reminder.active:
-        reminder.next_due_utc = next_due_utc(at, zone, now)
+        reminder.next_due_utc = next_due(rule, zone, now)
+
+
+def relabel(reminder: Reminder, label: str) -> None:
+    """Give a reminder a new label (the next messages show it)."""
+    reminder.label = label
+
+
+def count_stock(reminder: Reminder, count: int | None, per_dose: int = 1) -> None:
+    """Count a reminder's tablets: `count` now and after a refill (None: stop counting)."""
+    reminder.stock = count
+    reminder.stock_refill = count
+    reminder.per_dose = max(1, per_dose)
 
 
 async def delete_reminder(session: AsyncSession, reminder: Reminder) -> None:
@@ -239,7 +267,7 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class Answer:
-    """The answer stored for one reminder message."""
+    """The answer stored for one reminder message, and what its reminder is like now."""
 
     outcome: Outcome
     status: DoseStatus | None = None  # the stored one when ALREADY; None when GONE
@@ -247,12 +275,60 @@ class Answer:
     label: str = ""  # the reminder's label as the message showed it
     snoozed: bool = False  # the message was the extra occurrence a snooze created
     snooze_due: datetime | None = None  # when a snoozed reminder comes back
+    occurrence: datetime | None = None  # the occurrence the message was for
+    rule: Rule | None = None  # the reminder's rule
+    stock: int | None = None  # tablets left after this answer (None: not counted)
+    per_dose: int = 1
+    removed: bool = False  # the answer ended a one-off: the reminder is gone
 
 
 async def _snooze_due(session: AsyncSession, delivery_id: int) -> datetime | None:
     """Return when the snooze created from this message is due, if there is one."""
     snooze = await DoseRepo(session).snooze_of(delivery_id)
     return None if snooze is None else snooze.due_utc
+
+
+async def _message_of(
+    session: AsyncSession, user_id: int, delivery_id: int
+) -> tuple[Delivery, Reminder] | None:
+    """Return the reminder message `delivery_id` and its reminder, if both are the user's."""
+    delivery: Delivery | None = await DoseRepo(session).delivery(delivery_id)
+    if (
+        delivery is None
+        or delivery.user_id != user_id
+        or delivery.kind not in (DeliveryKind.REMINDER, DeliveryKind.SNOOZE)
+        or delivery.reminder_id is None
+    ):
+        return None
+    reminder = await session.get(Reminder, delivery.reminder_id)
+    if reminder is None or reminder.user_id != user_id:
+        return None
+    return delivery, reminder
+
+
+def _answer(
+    outcome: Outcome,
+    delivery: Delivery,
+    reminder: Reminder,
+    status: DoseStatus | None,
+    at: datetime | None,
+    snooze_due: datetime | None,
+    *,
+    removed: bool = False,
+) -> Answer:
+    return Answer(
+        outcome=outcome,
+        status=status,
+        at=at,
+        label=delivery.label or reminder.label,
+        snoozed=delivery.kind == DeliveryKind.SNOOZE,
+        snooze_due=snooze_due,
+        occurrence=delivery.scheduled_utc,
+        rule=reminder.rule,
+        stock=reminder.stock,
+        per_dose=reminder.per_dose,
+        removed=removed,
+    )
 
 
 async def answer_reminder(
@@ -265,8 +341,9 @@ async def answer_reminder(
 ) -> Answer:
     """Record Taken / Skip / Snooze for the reminder message sent as `delivery_id`.
 
-    One answer per message: a second press returns the first answer unchanged. A snooze adds
-    one extra occurrence `snooze_minutes` from now; the daily series does not move.
+    One answer per message: a second press returns the first answer unchanged. Taken lowers
+    a counted stock by one dose. A snooze adds one extra occurrence `snooze_minutes` from now;
+    the series does not move. Taken or Skip on a one-off ends it: the reminder is removed.
 
     Raises:
         ValueError: For an unknown status.
@@ -275,31 +352,77 @@ async def answer_reminder(
     """
     if status not in list(DoseStatus):
         raise ValueError(f"unknown dose status {status!r}")
+    found = await _message_of(session, user_id, delivery_id)
+    if found is None:
+        return Answer(Outcome.GONE)
+    delivery, reminder = found
     doses = DoseRepo(session)
-    delivery: Delivery | None = await doses.delivery(delivery_id)
-    if (
-        delivery is None
-        or delivery.user_id != user_id
-        or delivery.kind not in (DeliveryKind.REMINDER, DeliveryKind.SNOOZE)
-        or delivery.reminder_id is None
-    ):
-        return Answer(Outcome.GONE)
-    reminder = await session.get(Reminder, delivery.reminder_id)
-    if reminder is None or reminder.user_id != user_id:
-        return Answer(Outcome.GONE)
-    label = delivery.label or reminder.label
-    snoozed = delivery.kind == DeliveryKind.SNOOZE
     existing = await doses.for_delivery(delivery_id)
     if existing is not None:
         stored = DoseStatus(existing.status)
         due = await _snooze_due(session, delivery_id) if stored == DoseStatus.SNOOZED else None
-        return Answer(Outcome.ALREADY, stored, existing.at_utc, label, snoozed, due)
+        return _answer(Outcome.ALREADY, delivery, reminder, stored, existing.at_utc, due)
     await doses.add(reminder.id, delivery_id, delivery.local_date, status, now)
     due = None
     if status == DoseStatus.SNOOZED:
         snooze = await schedule_snooze(session, delivery_id, snooze_minutes, now)
         due = snooze.due_utc if snooze is not None else await _snooze_due(session, delivery_id)
-    return Answer(Outcome.RECORDED, status, now, label, snoozed, due)
+    if status == DoseStatus.TAKEN:
+        reminder.stock = after_dose(reminder.stock, reminder.per_dose)
+    answer = _answer(Outcome.RECORDED, delivery, reminder, status, now, due)
+    if reminder.once and status != DoseStatus.SNOOZED:
+        await ReminderRepo(session).delete(reminder)
+        answer = dataclasses.replace(answer, removed=True)
+    return answer
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    """A reminder message as it is to be shown again (Show, Refilled)."""
+
+    delivery_id: int
+    label: str
+    snoozed: bool
+    private: bool  # the user hides labels in notifications
+    occurrence: datetime
+    rule: Rule | None
+    stock: int | None
+    per_dose: int
+    answer: Answer | None  # None: not answered yet
+
+
+async def shown_message(
+    session: AsyncSession, user_id: int, delivery_id: int, *, refill: bool = False
+) -> ShownMessage | None:
+    """Return the reminder message `delivery_id` as it reads now; None if it is gone.
+
+    With `refill`, the reminder's tablets are counted as refilled first (back to the count
+    last given with /stock); nothing changes when they are not counted.
+    """
+    found = await _message_of(session, user_id, delivery_id)
+    if found is None:
+        return None
+    delivery, reminder = found
+    if refill and reminder.stock_refill is not None:
+        reminder.stock = reminder.stock_refill
+    user = await UserRepo(session).get(user_id)
+    existing = await DoseRepo(session).for_delivery(delivery_id)
+    answer = None
+    if existing is not None:
+        stored = DoseStatus(existing.status)
+        due = await _snooze_due(session, delivery_id) if stored == DoseStatus.SNOOZED else None
+        answer = _answer(Outcome.ALREADY, delivery, reminder, stored, existing.at_utc, due)
+    return ShownMessage(
+        delivery_id=delivery_id,
+        label=delivery.label or reminder.label,
+        snoozed=delivery.kind == DeliveryKind.SNOOZE,
+        private=user is not None and user.hide_labels,
+        occurrence=delivery.scheduled_utc,
+        rule=reminder.rule,
+        stock=reminder.stock,
+        per_dose=reminder.per_dose,
+        answer=answer,
+    )
 
 
 async def schedule_snooze(

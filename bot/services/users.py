@@ -19,6 +19,7 @@ class Person:
     first_name: str
     time_zone: str | None
     created: bool  # first time we hear from them
+    hide_labels: bool = False  # reminder notifications without their label
 
 
 async def remember(
@@ -33,4 +34,18 @@ async def remember(
     user, created = await UserRepo(session).upsert(user_id, chat_id, first_name, language, now)
     if user.blocked_at is not None:
         user.blocked_at = None
-    return Person(user.id, user.chat_id, user.first_name, user.time_zone, created)
+    return Person(
+        user.id, user.chat_id, user.first_name, user.time_zone, created, bool(user.hide_labels)
+    )
+
+
+async def hide_labels(session: AsyncSession, user_id: int, hidden: bool) -> None:
+    """Hide (or show again) the labels of the user's reminder notifications.
+
+    Raises:
+        LookupError: If the user does not exist (callers remember the user first).
+    """
+    user = await UserRepo(session).get(user_id)
+    if user is None:
+        raise LookupError(f"user {user_id} is not stored")
+    user.hide_labels = hidden

@@ -1,7 +1,7 @@
 """diary: food and supplement entries per local day
 
 Revision ID: 007
-Revises: 005
+Revises: 006
 Create Date: 2026-12-01 14:40:28.917458
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "007"
-down_revision: str | None = "005"
+down_revision: str | None = "006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,7 +11,6 @@ from bot.domain.timeparse import (
     clean_label,
     format_local_time,
     parse_local_time,
-    split_time_and_label,
 )
 
 
@@ -115,37 +114,6 @@ def test_twelve_hour_clock(hour: int, minute: int, suffix: str) -> None:
 def test_never_raises(text: str) -> None:
     result = parse_local_time(text)
     assert result is None or isinstance(result, time)
-
-
-@pytest.mark.parametrize(
-    ("args", "expected_time", "label"),
-    [
-        ("9:30 am magnesium glycinate 200 mg", time(9, 30), "magnesium glycinate 200 mg"),
-        ("9 pm magnesium", time(21, 0), "magnesium"),
-        ("21:00 magnesium citrate", time(21, 0), "magnesium citrate"),
-        ("21:00", time(21, 0), ""),
-        ("9pm", time(21, 0), ""),
-        ("9 PM", time(21, 0), ""),
-        ("  7:15   take   with  food  ", time(7, 15), "take with food"),
-        ("9:30 amla powder", time(9, 30), "amla powder"),  # "amla" is not "am"
-        ("noon magnesium", time(12, 0), "magnesium"),
-        ("magnesium 9:30", None, "magnesium 9:30"),
-        ("9 magnesium", None, "9 magnesium"),
-        ("25:00 magnesium", None, "25:00 magnesium"),
-        ("", None, ""),
-        ("   ", None, ""),
-    ],
-)
-def test_split_time_and_label(args: str, expected_time: time | None, label: str) -> None:
-    assert split_time_and_label(args) == (expected_time, label)
-
-
-def test_label_is_cut_to_the_limit() -> None:
-    parsed, label = split_time_and_label("8:00 " + "magnesium " * 30)
-    assert parsed == time(8, 0)
-    assert len(label) <= LABEL_MAX_CHARS
-    assert label.startswith("magnesium magnesium")
-    assert label == label.strip()
 
 
 def test_clean_label() -> None:

@@ -69,9 +69,21 @@ async def deliver_due(app: BotApp, clock: FakeClock, at: datetime) -> None:
 
 async def test_remind_without_arguments_shows_usage(chat: Chat) -> None:
     reply = await chat.send("/remind")
-    assert "/remind 21:00 magnesium 200 mg" in reply
+    for example in (
+        "/remind 21:00 magnesium",
+        "/remind 08:00 20:00 magnesium citrate 200 mg",
+        "/remind mon,wed,fri 08:00 magnesium",
+        "/remind every 2 days 21:00 magnesium",
+        "/remind 21:00 magnesium for 30 days",
+        "until 2027-01-31",
+        "/remind once tomorrow 09:00 blood test",
+        "once 2026-12-24 09:00",
+        "in 30 min",
+    ):
+        assert example in reply
     assert "9pm" in reply
     assert "up to 10" in reply
+    assert "/stock" in reply
 
 
 @pytest.mark.parametrize("args", ["25:99", "abc", "25:99 glycinate", "9 glycinate"])
@@ -155,23 +167,23 @@ async def test_the_list_shows_next_times_and_paused_ones(
 
     reply = await berlin.send("/reminders")
     assert "Your reminders (2 of 10)" in reply
-    assert "1. 08:00 citrate · next: Tue 3 Mar, 08:00 Europe/Berlin" in reply
-    assert "2. 21:00 glycinate · next: Mon 2 Mar, 21:00 Europe/Berlin" in reply
+    assert "1. citrate · every day at 08:00 · next: Tue 3 Mar, 08:00 Europe/Berlin" in reply
+    assert "2. glycinate · every day at 21:00 · next: Mon 2 Mar, 21:00 Europe/Berlin" in reply
     assert "Europe/Berlin" in reply
     assert berlin.buttons() == [
+        ("✏️ Change 1", f"rmd:edit:{citrate.id}"),
         ("⏸ Pause 1", f"rmd:pause:{citrate.id}"),
-        ("🕒 Time 1", f"rmd:time:{citrate.id}"),
         ("🗑 Delete 1", f"rmd:del:{citrate.id}"),
+        ("✏️ Change 2", f"rmd:edit:{glycinate.id}"),
         ("⏸ Pause 2", f"rmd:pause:{glycinate.id}"),
-        ("🕒 Time 2", f"rmd:time:{glycinate.id}"),
         ("🗑 Delete 2", f"rmd:del:{glycinate.id}"),
     ]
 
     listing = berlin.last_message_id()
     await berlin.press(f"rmd:pause:{citrate.id}")
     text = shown(fake, berlin, listing)
-    assert "Paused: 08:00 citrate" in text
-    assert "1. 08:00 citrate · ⏸ paused" in text
+    assert "Paused: citrate (every day at 08:00)" in text
+    assert "1. citrate · every day at 08:00 · ⏸ paused" in text
     assert ("▶️ Resume 1", f"rmd:resume:{citrate.id}") in fake.buttons()
     row = await reminder(app, citrate.id)
     assert row is not None
@@ -192,7 +204,7 @@ async def test_the_reminders_menu_button_lists_them(berlin: Chat) -> None:
     await berlin.send("/remind 21:00 glycinate")
     await berlin.send("/start")
     await berlin.press("menu:reminders")
-    assert "21:00 glycinate" in last_reply(berlin)
+    assert "glycinate · every day at 21:00" in last_reply(berlin)
 
 
 async def test_an_empty_list_explains_how_to_add_one(chat: Chat) -> None:
@@ -207,18 +219,18 @@ async def test_delete_asks_to_confirm_and_a_stale_confirm_is_polite(
     row, listing = await listed_reminder(app, berlin, "21:00 glycinate")
 
     await berlin.press(f"rmd:del:{row.id}")
-    assert "Delete the reminder 21:00 glycinate?" in shown(fake, berlin, listing)
+    assert "Delete the reminder glycinate (every day at 21:00)?" in shown(fake, berlin, listing)
     assert fake.buttons() == [
         ("🗑 Yes, delete", f"rmd:delok:{row.id}"),
         ("↩️ No, keep it", "rmd:list"),
     ]
     await berlin.press("rmd:list")
-    assert "1. 21:00 glycinate" in shown(fake, berlin, listing)
+    assert "1. glycinate · every day at 21:00" in shown(fake, berlin, listing)
     assert await reminder(app, row.id) is not None
 
     await berlin.press(f"rmd:del:{row.id}")
     await berlin.press(f"rmd:delok:{row.id}")
-    assert "Deleted: 21:00 glycinate." in shown(fake, berlin, listing)
+    assert "Deleted: glycinate (every day at 21:00)." in shown(fake, berlin, listing)
     assert "no reminders yet" in shown(fake, berlin, listing)
     assert await reminder(app, row.id) is None
 
@@ -282,7 +294,7 @@ async def test_a_paused_reminder_keeps_its_pause_when_the_time_changes(
     await berlin.press(f"rmd:pause:{row.id}")
     await berlin.press(f"rmd:time:{row.id}")
     reply = await berlin.send("7am")
-    assert "is now set for 07:00. It is still paused" in reply
+    assert "is now set for every day at 07:00. It is still paused" in reply
     changed = await reminder(app, row.id)
     assert changed is not None
     assert not changed.active

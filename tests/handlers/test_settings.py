@@ -12,6 +12,7 @@ BUTTONS = [
     ("🌍 Time zone", "tz:menu"),
     ("💡 Daily tip", "menu:subscribe"),
     ("⏰ Reminders", "menu:reminders"),
+    ("🔒 Hide labels in reminders", "set:labels:hide"),
 ]
 
 
@@ -55,7 +56,7 @@ async def test_the_buttons_lead_to_each_setting(
 
     await chat.press("menu:reminders", message_id=panel)
     assert (
-        "1. 21:00 glycinate · next: Mon 2 Mar, 21:00 Europe/Berlin"
+        "1. glycinate · every day at 21:00 · next: Mon 2 Mar, 21:00 Europe/Berlin"
         in (fake.sent_texts(chat.user_id)[-1])
     )
 

@@ -1,8 +1,8 @@
 """Charts drawn while other people chat: render time beside everyone else's reply latency.
 
-    python bench/chart.py            # 20 charts per configuration (about 1.5 minutes)
-    python bench/chart.py --quick    # 10 charts
-    python bench/chart.py --month    # /month (30 days) instead of /week
+    python -m bench.chart            # 20 charts per configuration (about 1.5 minutes)
+    python -m bench.chart --quick    # 10 charts
+    python -m bench.chart --month    # /month (30 days) instead of /week
 
 `python -m bot` runs against the local fake Bot API (`bench/fakeapi.py`, 30 messages per
 second). Chart users each have 30 days of diary (three or four entries a day, all different, so
@@ -34,8 +34,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     TOKEN,

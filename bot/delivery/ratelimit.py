@@ -123,6 +123,8 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self._paused_until = float("-inf")
         self._recent: deque[float] = deque()
         self._pump: asyncio.Task[None] | None = None
+        self._priming = 0  # granted sends whose on_slot still runs
+        self._primed = asyncio.Event()
         self._closed = False
 
     # -- BaseRateLimiter ------------------------------------------------------------------------
@@ -172,7 +174,17 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
         for retry in itertools.count():
             await self.acquire(priority, weight=weight, order=order)
             if retry == 0 and on_slot is not None:
-                await on_slot()
+                self._priming += 1  # no new slot until this request is on its way
+                try:
+                    await on_slot()
+                finally:
+                    self._priming -= 1
+                    if not self._priming:
+                        self._primed.set()
+                if self._paused_until > self.timer.now():
+                    # A 429 arrived while on_slot ran: that slot is void, wait for a new one
+                    # after the pause (first in line: the same order).
+                    await self.acquire(priority, weight=weight, order=order)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -223,6 +235,10 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 _, _, future, weight = self._waiting[0]
                 if future.done():  # its caller was cancelled
                     heapq.heappop(self._waiting)
+                    continue
+                if self._priming:  # a granted send is still getting ready: it goes out first
+                    self._primed.clear()
+                    await self._primed.wait()
                     continue
                 now = self.timer.now()
                 ready = max(self._next_slot, self._paused_until, self._window_opens(now, weight))

@@ -25,7 +25,7 @@ import json
 import logging
 import signal
 from http import HTTPStatus
-from typing import Any
+from types import TracebackType
 
 import tornado.web
 from telegram import Update
@@ -67,8 +67,16 @@ class UpdateHandler(tornado.web.RequestHandler):
         await self.app.update_queue.put(update)
         self.set_status(HTTPStatus.OK)
 
-    def log_exception(self, *args: Any) -> None:
-        """Stay quiet: refusals are logged above, without the request."""
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Log what went wrong, but not refusals: those are logged above, without the request."""
+        if isinstance(value, tornado.web.HTTPError):
+            return
+        log.error("Webhook request failed", exc_info=value)
 
 
 class HealthHandler(tornado.web.RequestHandler):

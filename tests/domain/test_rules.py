@@ -35,6 +35,7 @@ from bot.domain.rules import (
     stock_of,
 )
 from bot.domain.schedule import next_due_utc
+from tests.support.wall_clock import fires_at
 
 ZONES = st.sampled_from(
     [
@@ -70,24 +71,6 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 
 # --------------------------------------------------------------------------------------------
 # The oracle
-
-
-def instants(naive: datetime, tz: ZoneInfo) -> list[datetime]:
-    """The UTC instants at which a clock in `tz` shows `naive` (0, 1 or 2 of them)."""
-    found = set()
-    for fold in (0, 1):
-        instant = naive.replace(tzinfo=tz, fold=fold).astimezone(UTC)
-        if instant.astimezone(tz).replace(tzinfo=None) == naive:
-            found.add(instant)
-    return sorted(found)
-
-
-def fires_at(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    """When `wall` on local `day` fires: its first instant, or the first minute after a gap."""
-    naive = datetime.combine(day, wall)
-    while not (found := instants(naive, tz)):
-        naive += timedelta(minutes=1)
-    return found[0]
 
 
 def comes_on(rule: Rule, day: date) -> bool:

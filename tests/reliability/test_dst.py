@@ -30,6 +30,7 @@ from tests.support.chat import Chat
 from tests.support.clock import FakeClock
 from tests.support.fake_request import FakeRequest
 from tests.support.schedules import running
+from tests.support.wall_clock import fires_at, instants
 
 DAYS = 400
 START = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
@@ -48,24 +49,6 @@ ZONES = (
     ("Africa/Casablanca", "02:30"),  # rules changed in 2018; an hour back during Ramadan
 )
 USER_BASE = 8100
-
-
-def exists(naive: datetime, tz: ZoneInfo) -> list[datetime]:
-    """The UTC instants at which a clock in `tz` shows `naive` (0, 1 or 2 of them)."""
-    found = set()
-    for fold in (0, 1):
-        instant = naive.replace(tzinfo=tz, fold=fold).astimezone(UTC)
-        if instant.astimezone(tz).replace(tzinfo=None) == naive:
-            found.add(instant)
-    return sorted(found)
-
-
-def oracle(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    """When the reminder of local `day` must fire: the first occurrence, or after the gap."""
-    naive = datetime.combine(day, wall)
-    while not (instants := exists(naive, tz)):
-        naive += timedelta(minutes=1)
-    return instants[0]
 
 
 async def test_ten_zones_four_hundred_days_each_reminder_once_a_day_at_its_minute(
@@ -90,7 +73,7 @@ async def test_ten_zones_four_hundred_days_each_reminder_once_a_day_at_its_minut
         first = START.astimezone(tz).date() - timedelta(days=1)
         for offset in range(DAYS + 3):
             day = first + timedelta(days=offset)
-            instant = oracle(day, wall, tz)
+            instant = fires_at(day, wall, tz)
             if START < instant <= end:
                 expected[(reminder.id, day)] = instant
 
@@ -151,7 +134,7 @@ def first_change(tz: ZoneInfo) -> date | None:
     while day.year == 2026:
         noon = datetime.combine(day, time(12), tzinfo=tz)
         if (noon - timedelta(days=1)).utcoffset() != noon.utcoffset():
-            return day - timedelta(days=1) if exists(datetime.combine(day, time(0)), tz) else day
+            return day - timedelta(days=1) if instants(datetime.combine(day, time(0)), tz) else day
         day += timedelta(days=1)
     return None
 
@@ -205,11 +188,13 @@ async def test_ten_zones_four_hundred_days_every_rule_kind_claimed_at_its_minute
         tz = ZoneInfo(zone)
         start_day = START.astimezone(tz).date()
         # A series starts on the first local date whose time is still ahead at START.
-        first = start_day if oracle(start_day, hhmm(at), tz) > START else start_day + timedelta(1)
+        first = (
+            start_day if fires_at(start_day, hhmm(at), tz) > START else start_day + timedelta(1)
+        )
         for kind in KINDS:
             assert "Reminder set" in await chat.send(f"/remind {kind.command(at)}")
             expected[(zone, kind.label)] = {
-                oracle(day, hhmm(wall), tz): day
+                fires_at(day, hhmm(wall), tz): day
                 for offset in range(-1, DAYS + 3)
                 if kind.comes_on(day := start_day + timedelta(days=offset), first)
                 for wall in kind.walls(at)
@@ -219,11 +204,11 @@ async def test_ten_zones_four_hundred_days_every_rule_kind_claimed_at_its_minute
             assert "Reminder set" in await chat.send(
                 f"/remind once {change.isoformat()} {at} once"
             )
-            expected[(zone, "once")] = {oracle(change, hhmm(at), tz): change}
+            expected[(zone, "once")] = {fires_at(change, hhmm(at), tz): change}
     end = START + timedelta(days=DAYS)
-    for instants in expected.values():  # the claims below run until `end` and two days more
-        for instant in [i for i in instants if not START < i <= end + timedelta(days=2)]:
-            del instants[instant]
+    for occurrences in expected.values():  # the claims below run until `end` and two days more
+        for instant in [i for i in occurrences if not START < i <= end + timedelta(days=2)]:
+            del occurrences[instant]
 
     sessions = deps_of(app).sessions
     async with sessions() as session:

@@ -6,8 +6,8 @@ Telegram, so old messages and their buttons are still there) gets the answer.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,15 +29,23 @@ def monday_morning(clock: FakeClock) -> None:
     clock.set(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))  # Mon 08:00 in Berlin
 
 
-@asynccontextmanager
-async def restarted(
+Restart = Callable[[], AbstractAsyncContextManager[Chat]]
+
+
+@pytest.fixture
+def restarted(
     settings: Settings, fake: FakeRequest, clock: FakeClock, content: Content
-) -> AsyncIterator[Chat]:
-    """A fresh application on the same database and the same (fake) Telegram."""
-    app = build_application(settings, request=fake, clock=clock, content=content)
-    async with app:
-        yield Chat(app, fake)
-    await on_shutdown(app)
+) -> Restart:
+    """Start a fresh application on the same database and the same (fake) Telegram."""
+
+    @asynccontextmanager
+    async def restart() -> AsyncIterator[Chat]:
+        app = build_application(settings, request=fake, clock=clock, content=content)
+        async with app:
+            yield Chat(app, fake)
+        await on_shutdown(app)
+
+    return restart
 
 
 async def rows(app: BotApp, model: type[Any]) -> list[Any]:
@@ -48,13 +56,11 @@ async def rows(app: BotApp, model: type[Any]) -> list[Any]:
 async def test_the_zone_question_survives_a_restart(
     app: BotApp,
     chat: Chat,
-    settings: Settings,
     fake: FakeRequest,
-    clock: FakeClock,
-    content: Content,
+    restarted: Restart,
 ) -> None:
     assert "which time zone" in (await chat.send("/remind 21:00 magnesium")).lower()
-    async with restarted(settings, fake, clock, content) as again:
+    async with restarted() as again:
         await again.send("/timezone Europe/Berlin")
         assert "21:00" in fake.sent_texts(again.user_id)[-1]
         [reminder] = await rows(again.app, Reminder)
@@ -65,14 +71,12 @@ async def test_the_zone_question_survives_a_restart(
 async def test_an_old_zone_button_after_a_restart_still_finishes_the_request(
     app: BotApp,
     chat: Chat,
-    settings: Settings,
     fake: FakeRequest,
-    clock: FakeClock,
-    content: Content,
+    restarted: Restart,
 ) -> None:
     await chat.send("/subscribe 08:30")
     asked = chat.last_message_id()
-    async with restarted(settings, fake, clock, content) as again:
+    async with restarted() as again:
         await again.press("tz:set:Europe/Berlin", asked)
         [subscription] = await rows(again.app, TipSubscription)
         assert subscription.active
@@ -83,13 +87,11 @@ async def test_an_old_zone_button_after_a_restart_still_finishes_the_request(
 async def test_a_typed_city_after_a_restart_answers_the_zone_question(
     app: BotApp,
     chat: Chat,
-    settings: Settings,
     fake: FakeRequest,
-    clock: FakeClock,
-    content: Content,
+    restarted: Restart,
 ) -> None:
     await chat.send("/remind 9pm zinc")
-    async with restarted(settings, fake, clock, content) as again:
+    async with restarted() as again:
         await again.send("Berlin")
         [reminder] = await rows(again.app, Reminder)
         assert (reminder.local_time, reminder.label) == ("21:00", "zinc")
@@ -98,17 +100,15 @@ async def test_a_typed_city_after_a_restart_answers_the_zone_question(
 async def test_the_new_time_question_survives_a_restart(
     app: BotApp,
     chat: Chat,
-    settings: Settings,
     fake: FakeRequest,
-    clock: FakeClock,
-    content: Content,
+    restarted: Restart,
 ) -> None:
     await chat.send("/timezone Europe/Berlin")
     await chat.send("/remind 21:00 magnesium")
     [reminder] = await rows(app, Reminder)
     await chat.send("/reminders")
     await chat.press(f"rmd:time:{reminder.id}")
-    async with restarted(settings, fake, clock, content) as again:
+    async with restarted() as again:
         answer = await again.send("22:15")
         assert "22:15" in answer
         [moved] = await rows(again.app, Reminder)

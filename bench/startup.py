@@ -39,6 +39,7 @@ Targets: startup_s <= 2, recovery_s <= 60.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
 import statistics
@@ -284,6 +285,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for run_no in range(args.runs):
             db = tmp / f"run-{run_no}.sqlite3"
             shutil.copyfile(template, db)
+            os.sync()  # the copy's writes are the harness's, not the bot's start-up
             at_start = backlog(db, datetime.now(UTC))
             log = tmp / f"bot-{run_no}.log"
             found = start_bot(
@@ -297,7 +299,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             runs.append(found)
             problems += [f"run {run_no + 1}: {p}" for p in found.problems]
-            db.unlink()
+            for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+                path.unlink(missing_ok=True)
     startup = median([r.startup_s for r in runs])
     recoveries = [r.recovery_s for r in runs]
     recovery = None if None in recoveries else median([r for r in recoveries if r is not None])

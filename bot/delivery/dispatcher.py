@@ -18,7 +18,10 @@ Each batch is one transaction that
    it expired unsent),
 4. promotes snoozes whose time has come (`scheduled` -> `claimed`),
 
-and only after the commit are the claimed rows queued for the sender.
+and only after the commit are the claimed rows queued for the sender. A claim takes no more
+than the sender has room for; when that room runs out (a backlog after a downtime), the tick
+goes on to record every item already past its budget as `expired`, in batches of the same
+kind of transaction (`expire_overdue`): those never wait behind the rows still worth sending.
 """
 
 from __future__ import annotations
@@ -189,6 +192,44 @@ async def _claim_schedules(
         )
 
 
+def _too_late_at(kind: DeliveryKind, now: datetime) -> datetime:
+    """Return the latest due time that is expired at `now` (later than the budget, strictly)."""
+    return now - budget_for(kind) - timedelta(microseconds=1)
+
+
+async def expire_overdue(
+    session: AsyncSession, now: datetime, limit: int, *, owner: str
+) -> ClaimResult:
+    """Decide up to `limit` due items of each kind that are already past their lateness budget,
+    oldest first, in the caller's transaction: snoozes recorded `expired` (or `blocked`),
+    tips and reminders exactly as `claim_due` does (an `expired` row, the schedule moved on).
+
+    None of them is sent, so none needs room in the sender: after a downtime they are all
+    decided in bulk at once, however many rows still worth sending wait for their turn.
+    """
+    repo = DeliveryRepo(session)
+    await repo.lock_for_claim()
+    result = ClaimResult()
+    snoozes = await repo.due_snoozes(_too_late_at(DeliveryKind.SNOOZE, now), limit)
+    changes: list[tuple[int, DeliveryStatus]] = []
+    for row in snoozes:
+        if row.blocked:
+            changes.append((row.delivery.id, DeliveryStatus.BLOCKED))
+        else:
+            changes.append((row.delivery.id, DeliveryStatus.EXPIRED))
+            result.expired += 1
+    await repo.set_statuses(changes, owner)
+    result.selected = len(snoozes)
+    result.full = len(snoozes) >= limit
+    planner = _Planner(now)
+    for kind in (DeliveryKind.REMINDER, DeliveryKind.TIP):
+        rows = await repo.due_schedules(kind, _too_late_at(kind, now), limit)
+        result.full = result.full or len(rows) >= limit
+        result.selected += len(rows)
+        await _claim_schedules(repo, kind, rows, planner, result, owner)
+    return result
+
+
 async def promote_snoozes(
     repo: DeliveryRepo, now: datetime, limit: int, owner: str
 ) -> ClaimResult:
@@ -304,6 +345,7 @@ class TickReport:
     conflicts: int = 0
     recovered: int = 0
     batches: int = 0
+    expiry_batches: int = 0  # transactions that only recorded items too late to send
     pruned: int = 0
 
 
@@ -377,6 +419,20 @@ class Dispatcher:
         async with self.sessions() as session, session.begin():
             return await DeliveryRepo(session).prune(now - self.retention, PRUNE_BATCH)
 
+    async def expire(self, now: datetime, report: TickReport) -> None:
+        """Record every due item past its lateness budget as expired, batch by batch."""
+        while True:
+            async with self.sessions() as session, session.begin():
+                result = await expire_overdue(session, now, self.batch, owner=self.owner)
+            self.sender.enqueue(result.claimed)  # (empty: every row was too late to send)
+            report.expiry_batches += 1
+            report.claimed += len(result.claimed)
+            report.expired += result.expired
+            report.skipped += result.skipped
+            report.conflicts += result.conflicts
+            if not result.full:
+                return
+
     async def tick(self) -> TickReport:
         """Claim what is due now, batch by batch, and queue it (the repeating job's body)."""
         async with self._lock:  # a slow tick is never overlapped by the next one
@@ -387,9 +443,11 @@ class Dispatcher:
                 await self.renew()
             if self._last_recovery is None or now - self._last_recovery >= RECOVERY_EVERY:
                 report.recovered = await self.recover()
+            backlog = False
             while True:
                 room = self.high_water - self.sender.pending
                 if room <= 0:
+                    backlog = True
                     break
                 async with self.sessions() as session, session.begin():
                     result = await claim_due(session, now, min(self.batch, room), owner=self.owner)
@@ -402,6 +460,8 @@ class Dispatcher:
                 report.conflicts += result.conflicts
                 if not result.full:
                     break
+            if backlog:  # rows wait for room: those too late to send need none, decide them
+                await self.expire(now, report)
             if not report.claimed and self.sender.pending == 0:  # idle: tidy up a little
                 report.pruned = await self.prune(now)
             if report.claimed or report.expired:

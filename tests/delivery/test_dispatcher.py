@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.app import build_application
 from bot.config import Settings
@@ -395,6 +395,41 @@ async def test_claims_come_in_batches_and_backlogs_drain_over_ticks(
     assert {row.status for row in await deliveries(app)} == {"sent"}
     kinds = [row.kind for row in await deliveries(app)]
     assert kinds[:20] == ["reminder"] * 20  # reminders are claimed before tips
+
+
+async def test_items_too_late_to_send_are_expired_at_once_behind_a_backlog(
+    app: BotApp, clock: FakeClock, fake: FakeRequest
+) -> None:
+    now = clock()
+    for user_id in range(1, 11):  # fresh reminders: more than the sender has room for
+        await add_user(app, user_id)
+        await add_reminder(app, user_id, due=now - timedelta(minutes=30))
+    for user_id in range(11, 41):  # tips and reminders past their budget
+        await add_user(app, user_id)
+        if user_id % 3:
+            await add_tip(app, user_id, due=now - timedelta(hours=2, seconds=1))
+        else:
+            await add_reminder(app, user_id, due=now - timedelta(hours=6, minutes=1))
+    eng = courier(app)
+    eng.dispatcher.batch = 4
+    eng.dispatcher.high_water = 5
+    report = await eng.tick()  # the sender is not running: room for 5
+    assert report.claimed == 5
+    assert report.expired == 30  # decided now, not once the fresh reminders are sent
+    rows = await deliveries(app)
+    assert {row.user_id for row in rows if row.status == "expired"} == set(range(11, 41))
+    assert sorted(row.user_id for row in rows if row.status == "claimed") == [1, 2, 3, 4, 5]
+    async with deps_of(app).sessions() as session:
+        for model in (TipSubscription, Reminder):
+            dues = (await session.scalars(select(model.next_due_utc))).all()
+            late = [due for due in dues if due is not None and due < now - timedelta(hours=2)]
+            assert late == []  # every schedule past its budget moved on to a later day
+    async with running(app):
+        await eng.drain()
+        for _ in range(3):
+            await eng.tick()
+            await eng.drain()
+    assert sorted(int(call["chat_id"]) for call in fake.sent()) == list(range(1, 11))
 
 
 async def test_the_job_queue_has_one_dispatcher_job(app: BotApp) -> None:

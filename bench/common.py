@@ -146,12 +146,13 @@ def bot_env(base_url: str, db_path: Path, **extra: str) -> dict[str, str]:
 class BotProcess:
     """`python -m bot` as a child process; its output goes to a log file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, module: str = "bot") -> None:
+        """Start `python -m <module> run` (`bot`, or a bench module that runs it)."""
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+            [sys.executable, "-m", module, "run"],
             cwd=ROOT,
             env=env,
             stdout=self._log,

@@ -8,6 +8,9 @@ the update queue, the HTML check and the message shapes are those of the end-to-
 * a set of blocked chats: 403 "Forbidden: bot was blocked by the user";
 * optional random 429s (`flood_probability`, `retry_after` drawn from `flood_retry_after`),
   and a record of every message that arrived while a pause the server ordered was in force;
+* `order_pause(seconds)`: the next message call is answered 429 with that `retry_after` (a
+  long flood wait); with `enforce_pauses`, every message arriving during a pause gets a 429
+  too, as Telegram answers;
 * long-polled getUpdates fed by `push_message` / `push_callback` (a simulated user), or,
   with a `balancer` (webhook mode), each update posted to the next worker's webhook in turn;
 * setWebhook checked and recorded;
@@ -21,6 +24,7 @@ the update queue, the HTML check and the message shapes are those of the end-to-
 from __future__ import annotations
 
 import collections
+import math
 import random
 import time
 from collections.abc import Callable
@@ -79,6 +83,7 @@ class Call:
     callback_data: tuple[str, ...] = ()
     during_pause: bool = False  # arrived while a 429 the server sent was still in force
     paid_broadcast: bool = False  # sent with allow_paid_broadcast
+    retry_after: int | None = None  # seconds, when answered 429
     file_size: int = 0  # bytes of an uploaded photo or document
 
 
@@ -96,6 +101,7 @@ class BenchApi(ApiFront):
     blocked: frozenset[int] = frozenset()  # chats answering 403
     flood_probability: float = 0.0  # random 429s, on top of the limit
     flood_retry_after: tuple[int, int] = (1, 5)
+    enforce_pauses: bool = False  # a message arriving during an ordered pause: 429 again
     latency: float = 0.0  # seconds before each message call is answered
     seed: int = 1
     calls: list[Call] = field(default_factory=list)
@@ -113,6 +119,7 @@ class BenchApi(ApiFront):
     def __post_init__(self) -> None:
         self._window: collections.deque[float] = collections.deque()
         self._paused_until = 0.0
+        self._pause_next = 0  # seconds: the next message call is answered 429 with this
         self._rng = random.Random(self.seed)
         self._open()
 
@@ -120,6 +127,11 @@ class BenchApi(ApiFront):
         """Accept long polls again after a bot was killed (keeps the records)."""
         with self._cond:
             self._updates.clear()
+
+    def order_pause(self, seconds: int) -> None:
+        """Answer the next message call 429 with `retry_after` = `seconds`."""
+        with self._cond:
+            self._pause_next = seconds
 
     # -- the simulated users -------------------------------------------------------------------
 
@@ -221,6 +233,7 @@ class BenchApi(ApiFront):
                     call.file_size = len(uploaded(params, field)["data"])
             except ApiError as exc:
                 call.status = exc.code
+                call.retry_after = exc.retry_after
                 raise
             finally:
                 self.calls.append(call)
@@ -238,6 +251,13 @@ class BenchApi(ApiFront):
 
     def _admit(self, call: Call, now: float) -> None:
         """Apply the limits in Telegram's order: flood control first, then the chat."""
+        if self._pause_next:
+            wait, self._pause_next = self._pause_next, 0
+            self._paused_until = max(self._paused_until, now + wait)
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
+        if self.enforce_pauses and now < self._paused_until:
+            left = math.ceil(self._paused_until - now)
+            raise ApiError(429, f"Too Many Requests: retry after {left}", left)
         window = self._window
         while window and now - window[0] >= 1.0:
             window.popleft()

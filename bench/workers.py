@@ -114,9 +114,9 @@ async def _admin(url: str, statement: str) -> None:
         await engine.dispose()
 
 
-def create_database(base_url: str) -> str:
+def create_database(base_url: str, name: str | None = None) -> str:
     """Create an empty database for this run (the role may CREATEDB); return its URL."""
-    name = f"magbot_bench_workers_{os.getpid()}"
+    name = name or f"magbot_bench_workers_{os.getpid()}"
     asyncio.run(_admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     asyncio.run(_admin(base_url, f'CREATE DATABASE "{name}"'))
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)

@@ -84,12 +84,15 @@ from harness.bot_process import bot_env as shared_bot_env
 
 FINAL = ("sent", "blocked", "failed", "expired", "unknown")
 KILL_POINTS = (0.03, 0.25, 0.5, 0.75, 0.97)  # share of the messages received before the kill
-PG_KILL_POINTS = (0.7, 0.3, 0.9)  # reminders go first: after 0.5 the tips are being sent
+# (share of the messages received before the leader is killed, kill the next one in the pause)
+# Reminders go first: past 0.5 the tips are being sent.
+PG_PLANS = ((0.7, False), (0.6, True), (0.3, False), (0.9, True))
+LEADING = "This process is the delivery leader"  # bot/delivery/leader.py logs it
 PG_LATENCY = 0.2  # s per message call in the PostgreSQL runs (as bench/workers.py)
 PAUSE_AFTER = 10  # messages the new leader sends before the long 429
 IN_FLIGHT_MARGIN = 0.3  # s: a request sent just before the bot read the 429 arrives within
 STRAGGLER = 0.5  # s: requests the killed leader had written reach the server within this
-QUICK_LEASE = 45.0  # s, the --quick lease (the shipped one takes 6 minutes of pause)
+QUICK_LEASE = 30.0  # s, the --quick lease (the shipped one takes 6 minutes of pause)
 SECRET = "bench-chaos-secret"
 PUBLIC_URL = "http://127.0.0.1/telegram"
 STAMP_AGE = text(
@@ -136,6 +139,8 @@ class PgFigures:
     ignored_pause: int = 0  # ... of which sent after the bot had the 429 (not in flight)
     most_leaders_at_once: int = 0
     restarted_worker_led: bool = False
+    kill_in_pause: bool = False  # the new leader killed too, half-way through the pause
+    at_second_kill: dict[str, int] | None = None
 
 
 # -- SQLite ------------------------------------------------------------------------------------
@@ -323,35 +328,38 @@ def pg_run_once(
     url: str,
     tmp: Path,
     deliveries: int,
-    kill_share: float,
+    plan: tuple[float, bool],
     seed: int,
     lease_s: float,
 ) -> RunResult:
+    """Two workers; the leader killed at the plan's share, a long 429 for the next one (and,
+    if the plan says so, that one killed too half-way through the pause)."""
+    kill_share, kill_in_pause = plan
     rng = random.Random(seed)
     kill_after = max(1, int(deliveries * kill_share) + rng.randint(-20, 20))
     pause_s = math.ceil(lease_s + max(15.0, lease_s / 5))
     result = RunResult(run, kill_after, db="postgresql")
-    figures = result.pg = PgFigures(lease_s=lease_s, pause_s=pause_s)
+    figures = result.pg = PgFigures(lease_s=lease_s, pause_s=pause_s, kill_in_pause=kill_in_pause)
     token = f"{710000 + run}:CHAOS-pg-secret-{seed}"
     started = time.monotonic()
     leader: dict[str, Worker] = {}
-    kill = {"sent": 0, "after": 0}
-    times: dict[str, float] = {}  # killed, pause (the ordered 429), resumed (the next 200)
+    sent = {"all": 0, "after": 0}
+    times: dict[str, float] = {}  # killed, first_after, pause (the ordered 429), resumed
     killed, paused = threading.Event(), threading.Event()
     api = BenchApi(token, latency=PG_LATENCY, seed=seed, enforce_pauses=True)
 
     def on_call(call: Call) -> None:  # the server thread, before the bot gets its answer
         if call.status == 200:
-            kill["sent"] += 1
+            sent["all"] += 1
             if not killed.is_set():
-                if kill["sent"] >= kill_after and "worker" in leader:
+                if sent["all"] >= kill_after and "worker" in leader:
                     leader["worker"].process.kill()  # this message's answer is still pending
                     times["killed"] = time.monotonic()
                     killed.set()
             elif call.at > times["killed"] + STRAGGLER:
                 times.setdefault("first_after", call.at)
-                kill["after"] += 1
-                if kill["after"] == PAUSE_AFTER:
+                sent["after"] += 1
+                if sent["after"] == PAUSE_AFTER:
                     api.order_pause(pause_s)  # the next message gets 429, retry_after pause_s
                 if "pause" in times:
                     times.setdefault("resumed", call.at)
@@ -364,12 +372,13 @@ def pg_run_once(
             figures.ignored_pause += call.at > times["pause"] + PG_LATENCY + IN_FLIGHT_MARGIN
 
     api.on_call = on_call
+    processes: list[tuple[str, BotProcess, bool]] = []  # (name, process, killed on purpose)
     with api:
         ports = free_ports(2)
         extra = {"BENCH_LEASE_S": f"{lease_s:g}"}
         module = "bot" if lease_s == RECOVERY_LEASE.total_seconds() else "bench.short_lease"
 
-        def start(index: int, name: str = "") -> BotProcess:
+        def start(index: int, suffix: str = "") -> BotProcess:
             env = shared_bot_env(
                 api.base_url,
                 url,
@@ -380,13 +389,18 @@ def pg_run_once(
                 PORT=str(ports[index]),
                 **extra,
             )
-            log = tmp / f"pg-{run}-worker-{index}{name}.log"
-            return BotProcess(env, log, module=module)
+            process = BotProcess(env, tmp / f"pg-{run}-worker-{index}{suffix}.log", module=module)
+            processes.append((f"worker {index}{suffix}", process, False))
+            return process
+
+        def killed_on_purpose(process: BotProcess) -> None:
+            for n, (name, known, _) in enumerate(processes):
+                if known is process:
+                    processes[n] = (name, known, True)
 
         workers = [Worker(i, ports[i], start(i)) for i in range(2)]
         monitor = Monitor(workers)
         watcher = threading.Thread(target=monitor.run, daemon=True)
-        logs: list[tuple[str, str]] = []  # (name, log) of every process
         restarted: Worker | None = None
         try:
             wait_ready(api, workers, 2, timeout=120)
@@ -404,9 +418,10 @@ def pg_run_once(
                 result.problems.append("the kill point was never reached")
             if killed.is_set():
                 dead = leader["worker"]
+                killed_on_purpose(dead.process)
+                survivor = workers[1 - dead.index]
                 result.at_kill = pg_statuses(url)
                 say(f"pg run {run}: killed worker {dead.index}, the leader, after {kill_after}")
-                logs.append((f"worker {dead.index} (killed)", dead.process.log()))
                 ages: list[float] = []
                 in_pause: list[float] = []
                 finish_by = time.monotonic() + pause_s + deliveries / 20 + 240
@@ -414,6 +429,19 @@ def pg_run_once(
                     if paused.is_set() and restarted is None:  # a process manager restarts it
                         dead.process = start(dead.index, "-restarted")
                         restarted = dead
+                    if (
+                        kill_in_pause
+                        and restarted is not None
+                        and figures.at_second_kill is None
+                        and time.monotonic() >= times["pause"] + pause_s / 2
+                        and restarted.health()
+                    ):
+                        if not (survivor.health() or {}).get("delivery_leader"):
+                            result.problems.append("the survivor did not lead in the pause")
+                        survivor.process.kill()
+                        killed_on_purpose(survivor.process)
+                        figures.at_second_kill = pg_statuses(url)
+                        say(f"pg run {run}: killed worker {survivor.index} in the pause")
                     ages.append(stamp_age(url))
                     if "pause" in times and "resumed" not in times:
                         in_pause.append(ages[-1])
@@ -429,25 +457,21 @@ def pg_run_once(
                 watcher.join(timeout=10)
             codes = {w.index: w.process.stop() for w in workers if w.process.alive()}
         calls = api.snapshot()
-    for worker in workers:
-        name = f"worker {worker.index}" + (" (restarted)" if worker is restarted else "")
-        logs.append((name, worker.process.log()))
     RESULTS.mkdir(parents=True, exist_ok=True)
     for log_file in tmp.glob(f"pg-{run}-worker-*.log"):  # kept for a closer look
         shutil.copyfile(log_file, RESULTS / f"chaos-{log_file.name}")
     for index, code in codes.items():
         if code != 0:
             result.problems.append(f"worker {index} exited with code {code}")
-    for name, log in logs:
+    for name, process, on_purpose in processes:
+        log = process.log()
         result.problems += [f"{name}: {p}" for p in token_problems(log, token)]
-        if "(killed)" not in name and "Traceback" in log:
+        if not on_purpose and "Traceback" in log:
             result.problems.append(f"{name}: the bot logged a traceback")
         if module != "bot" and short_lease.MARK not in log:
             result.problems.append(f"{name}: ran without the shortened lease")
     if restarted is not None:
-        figures.restarted_worker_led = "This process is the delivery leader" in (
-            restarted.process.log()
-        )
+        figures.restarted_worker_led = LEADING in restarted.process.log()
     figures.most_leaders_at_once = monitor.most_at_once()
     if figures.most_leaders_at_once > 1:
         result.problems.append(f"{figures.most_leaders_at_once} workers led at the same time")
@@ -460,10 +484,14 @@ def pg_run_once(
             f"the 429 pause ({figures.pause_observed_s} s observed) did not outlast"
             f" the {lease_s:g} s lease"
         )
+    if figures.ignored_pause:
+        result.problems.append(f"{figures.ignored_pause} messages were sent into the 429 pause")
     if (figures.max_stamp_age_s or 0) >= lease_s:
         result.problems.append(
             f"an open row's lease stamp got {figures.max_stamp_age_s} s old: past the lease"
         )
+    if kill_in_pause and figures.at_second_kill is None and killed.is_set():
+        result.problems.append("the new leader was never killed in the pause")
     result.seconds = round(time.monotonic() - started, 1)
     select_rows = select(
         Delivery.id, Delivery.kind, Delivery.item_id, Delivery.chat_id, Delivery.status
@@ -480,7 +508,7 @@ def pg_run_once(
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     shares = [KILL_POINTS[i % len(KILL_POINTS)] for i in range(args.runs)]
-    pg_shares = [PG_KILL_POINTS[i % len(PG_KILL_POINTS)] for i in range(args.pg_runs)]
+    pg_plans = [PG_PLANS[i % len(PG_PLANS)] for i in range(args.pg_runs)]
     base_url = ""
     pg_urls: list[str] = []
     pool = ThreadPoolExecutor(max_workers=args.parallel + args.pg_runs)
@@ -506,11 +534,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     url,
                     tmp,
                     args.pg_deliveries,
-                    share,
+                    plan,
                     args.seed + 100 + n,
                     args.lease,
                 )
-                for n, (url, share) in enumerate(zip(pg_urls, pg_shares, strict=True))
+                for n, (url, plan) in enumerate(zip(pg_urls, pg_plans, strict=True))
             ]
             futures = [
                 pool.submit(run_once, n + 1, db, args.deliveries, share, args.seed + n)
@@ -587,6 +615,7 @@ def report(
                     "429 in pause",
                     "sent into it",
                     "leaders at once",
+                    "killed in pause",
                     "restarted led",
                 ],
                 [
@@ -601,6 +630,7 @@ def report(
                         f.during_pause_429,
                         f.ignored_pause,
                         f.most_leaders_at_once,
+                        _fmt(f.at_second_kill) if f.at_second_kill is not None else "-",
                         "yes" if f.restarted_worker_led else "no",
                     ]
                     for r in pg_results
@@ -685,7 +715,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="SQLite runs (default 5)")
     parser.add_argument("--parallel", type=int, default=5, help="SQLite runs at the same time")
     parser.add_argument(
-        "--pg-runs", type=int, default=1, help="PostgreSQL runs, two workers each (default 1)"
+        "--pg-runs",
+        type=int,
+        default=2,
+        help="PostgreSQL runs, two workers each (default 2: the second also kills the new leader"
+        " in the pause)",
     )
     parser.add_argument(
         "--pg-deliveries", type=int, help="due deliveries per PostgreSQL run (as --deliveries)"
@@ -695,7 +729,7 @@ def main() -> int:
         type=float,
         help=f"delivery lease of the PostgreSQL workers in s (default: the shipped"
         f" {RECOVERY_LEASE.total_seconds():g}; --quick: {QUICK_LEASE:g}); the 429 pause is"
-        " longer by a fifth, at least 15 s",
+        " longer by a fifth, at least 15 s (--quick: 45 s)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs")

@@ -31,9 +31,11 @@ Then the server's record is counted per delivery:
 * unfinished rows: deliveries rows not in a final state, or due items never claimed;
 * tips closed `unknown` (the process died while they were `sending`), split into those the
   server accepted (`unknown_sent`: the user has the tip) and those it never accepted
-  (`unknown_never_sent`: the user has no tip): either the request never reached the server
-  before the kill, or the server had answered it 429 and the bot was waiting to send it again
-  (`unknown_never_sent_429`; that row could have been known to be unsent).
+  (`unknown_never_sent`: the user has no tip). Of these, the server had answered 429 and the
+  bot was waiting to send it again (`unknown_never_sent_429`), or the row was marked
+  `sending` but held by the pause before its request left (`unknown_never_sent_waiting`):
+  both could have been known to be unsent; the rest were marked `sending` just before the
+  kill and their request had not reached the server yet.
 
 A reminder received twice is allowed (the send was under way when the bot died) and counted.
 At Telegram's 30 msg/s one run of 10 000 takes about 6 minutes, so the runs go in parallel,
@@ -118,6 +120,7 @@ class RunResult:
     unknown_sent: int = 0  # closed unknown, but the server accepted the tip
     unknown_never_sent: int = 0  # closed unknown, and the server never accepted it
     unknown_never_sent_429: int = 0  # ... of which the server saw the request but answered 429
+    unknown_never_sent_waiting: int = 0  # ... no request, caught `sending` by a kill in a pause
     reminders_received: int = 0
     duplicate_reminders: int = 0
     lost_reminders: int = 0
@@ -145,6 +148,7 @@ class PgFigures:
     restarted_worker_led: bool = False
     kill_in_pause: bool = False  # the new leader killed too, half-way through the pause
     at_second_kill: dict[str, int] | None = None
+    sending_at_second_kill: list[int] = field(default_factory=list)  # delivery ids
 
 
 # -- SQLite ------------------------------------------------------------------------------------
@@ -255,11 +259,13 @@ def count(
     calls: list[Call],
     rows: Sequence[Sequence[Any]],
     due_items: Sequence[Sequence[Any]],
+    waiting: frozenset[int] = frozenset(),
 ) -> None:
     """Count, per delivery, how often the server received it (HTTP 200).
 
     `rows`: (id, kind, item_id, chat_id, status) of every deliveries row; `due_items`:
-    (kind, id) of every tip subscription and reminder (each was due once).
+    (kind, id) of every tip subscription and reminder (each was due once); `waiting`: ids of
+    rows caught `sending` by a kill while a 429 pause held every send.
     """
     tips: collections.Counter[int] = collections.Counter()  # chat -> tips received
     tips_refused: set[int] = set()  # chats whose tip request arrived and was answered 429
@@ -294,7 +300,10 @@ def count(
                     result.unknown_sent += 1
                 else:
                     result.unknown_never_sent += 1
-                    result.unknown_never_sent_429 += chat_id in tips_refused
+                    if chat_id in tips_refused:
+                        result.unknown_never_sent_429 += 1
+                    else:
+                        result.unknown_never_sent_waiting += row_id in waiting
             if not tips[chat_id] and status not in ("unknown", "blocked", "expired"):
                 result.lost_tips += 1
         elif kind == "reminder" and not reminders[row_id]:
@@ -314,6 +323,12 @@ def prepare_pg(run: int, base_url: str, deliveries: int) -> str:
     due = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     asyncio.run(load_pg(url, deliveries // 2, due))
     return url
+
+
+def sending_ids(url: str) -> list[int]:
+    return sorted(
+        i for (i,) in query(url, select(Delivery.id).where(Delivery.status == "sending"))
+    )
 
 
 def pg_statuses(url: str) -> dict[str, int]:
@@ -450,6 +465,7 @@ def pg_run_once(
                         survivor.process.kill()
                         killed_on_purpose(survivor.process)
                         figures.at_second_kill = pg_statuses(url)
+                        figures.sending_at_second_kill = sending_ids(url)
                         say(f"pg run {run}: killed worker {survivor.index} in the pause")
                     ages.append(stamp_age(url))
                     if "pause" in times and "resumed" not in times:
@@ -508,7 +524,7 @@ def pg_run_once(
     rows = [tuple(r) for r in query(url, select_rows)]
     due_items = [("tip", i) for (i,) in query(url, select(TipSubscription.id))]
     due_items += [("reminder", i) for (i,) in query(url, select(Reminder.id))]
-    count(result, calls, rows, due_items)
+    count(result, calls, rows, due_items, frozenset(figures.sending_at_second_kill))
     return result
 
 
@@ -658,9 +674,12 @@ def report(
     print(f"\ntargets (0 duplicate tips, 0 lost reminders, 0 unfinished rows): {verdict}")
     never = sum(r.unknown_never_sent for r in everything)
     refused = sum(r.unknown_never_sent_429 for r in everything)
+    waited = sum(r.unknown_never_sent_waiting for r in everything)
     print(
         f"tips closed unknown: {sum(r.unknown_sent for r in everything)} had reached the user,"
-        f" {never} had not ({refused} answered 429, {never - refused} never reached the server)"
+        f" {never} had not: {refused} answered 429 and waiting to be sent again, {waited} marked"
+        f" sending but held by the pause, {never - refused - waited} marked sending just"
+        " before the kill, their request not yet at the server"
     )
     problems = [f"{r.db} run {r.run}: {p}" for r in everything for p in r.problems]
     for problem in problems:
@@ -677,6 +696,7 @@ def report(
         "unknown_sent": sum(r.unknown_sent for r in everything),
         "unknown_never_sent": never,
         "unknown_never_sent_429": refused,
+        "unknown_never_sent_waiting": waited,
         "duplicate_reminders": sum(r.duplicate_reminders for r in everything),
         "http_429": sum(r.http_429 for r in everything),
         "lease_s": args.lease,
@@ -698,6 +718,7 @@ def _per_run(r: RunResult) -> dict[str, Any]:
         "unknown_sent": r.unknown_sent,
         "unknown_never_sent": r.unknown_never_sent,
         "unknown_never_sent_429": r.unknown_never_sent_429,
+        "unknown_never_sent_waiting": r.unknown_never_sent_waiting,
         "duplicate_reminders": r.duplicate_reminders,
         "http_429": r.http_429,
         "seconds": r.seconds,

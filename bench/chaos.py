@@ -187,7 +187,7 @@ def run_once(run: int, db: Path, deliveries: int, kill_share: float, seed: int) 
         env = bot_env(api.base_url, db, TELEGRAM_BOT_TOKEN=token)
         holder["bot"] = BotProcess(env, tmp / f"bot-{run}-first.log")
         api.on_call = on_call
-        if not killed.wait(timeout=deliveries / 20 + 120):
+        if not killed.wait(timeout=deliveries / 8 + 120):
             result.problems.append("the kill point was never reached")
             holder["bot"].kill()
         result.at_kill = statuses(db)
@@ -195,7 +195,7 @@ def run_once(run: int, db: Path, deliveries: int, kill_share: float, seed: int) 
         api.reopen()
         second = BotProcess(env, tmp / f"bot-{run}-second.log")
         try:
-            deadline = time.monotonic() + deliveries / 20 + 180
+            deadline = time.monotonic() + deliveries / 8 + 180
             while time.monotonic() < deadline and not finished(db, users, deliveries):
                 time.sleep(2)
             time.sleep(1)  # anything still on the wire
@@ -608,8 +608,12 @@ def report(
     print(
         table(
             f"Chaos: SIGKILL during a fan-out of {args.deliveries:,} deliveries"
-            f" ({args.deliveries // 2:,} tips + {args.deliveries // 2:,} reminders), restart;"
-            f" PostgreSQL: {args.pg_deliveries:,}, two workers, the leader killed",
+            f" ({args.deliveries // 2:,} tips + {args.deliveries // 2:,} reminders), restart"
+            + (
+                f"; PostgreSQL: {args.pg_deliveries:,}, two workers, the leader killed"
+                if pg_results
+                else ""
+            ),
             [
                 "run",
                 "killed after",

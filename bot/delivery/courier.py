@@ -85,6 +85,9 @@ class Courier:
         if self.limiter is not None:
             self.limiter.on_pause = self._remember_pause
         self._saving: set[asyncio.Task[None]] = set()
+        # Several 429s come back together (one per send in flight): store them one at a time,
+        # or each would read "no pause stored" and insert the same key.
+        self._pause_lock = asyncio.Lock()
         self.leader: Leadership = (
             SoleLeader(elected=self._elected, deposed=self.stop)
             if settings.is_sqlite
@@ -149,7 +152,7 @@ class Courier:
 
     async def _store_pause(self, until: datetime) -> None:
         try:
-            async with self.sessions() as session, session.begin():
+            async with self._pause_lock, self.sessions() as session, session.begin():
                 repo = StateRepo(session)
                 stored = await repo.get(PAUSE_KEY)
                 if stored is None or datetime.fromisoformat(stored) < until:

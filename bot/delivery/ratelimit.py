@@ -167,20 +167,26 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Wait for a slot (by priority), make the call, and on a 429 pause all and retry.
 
-        `rate_limit_args` may hold "priority" and "on_slot": a coroutine function awaited once,
-        when the first slot is granted and before the HTTP call (the sender marks its row
-        `sending` there); if it raises, nothing is sent.
+        `rate_limit_args` may hold "priority", and two coroutine functions: "on_slot", awaited
+        when a slot is granted and before the HTTP call (the sender marks its row `sending`
+        there; if it raises, nothing is sent), and "on_refused", awaited when Telegram answered
+        429 or a 429 voided the slot (the sender puts its row back to `claimed`: it was not
+        sent, and a crash during the pause must not leave it looking as if it might have been).
+        After "on_refused", "on_slot" runs again for the retry's slot.
         """
         if not is_limited(endpoint):
             return await callback(*args, **kwargs)
         options = rate_limit_args or {}
         priority = int(options.get("priority", PRIORITY_REPLY))
         on_slot = options.get("on_slot")
+        on_refused = options.get("on_refused")
         weight = weight_of(endpoint, data)
         order = next(self._order)  # kept across 429 retries: first in line after the pause
-        for retry in itertools.count():
+        marked = False  # on_slot ran for the slot held now
+        floods = 0
+        while True:
             await self.acquire(priority, weight=weight, order=order)
-            if retry == 0 and on_slot is not None:
+            if on_slot is not None and not marked:
                 self._priming += 1  # counted until this request is on its way
                 try:
                     await on_slot()
@@ -188,9 +194,14 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
                     self._priming -= 1
                     if self._priming < self.max_priming:
                         self._primed.set()
+                marked = True
                 if self._paused_until > self.timer.now():
                     # A 429 arrived while on_slot ran: that slot is void, wait for a new one
                     # after the pause (first in line: the same order).
+                    if on_refused is not None:
+                        await on_refused()
+                        marked = False
+                        continue
                     await self.acquire(priority, weight=weight, order=order)
             try:
                 return await callback(*args, **kwargs)
@@ -201,9 +212,12 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 if self.on_pause is not None:
                     self.on_pause(seconds)
                 log.warning("Telegram asked to slow down: all sending paused for %.1f s", seconds)
-                if retry >= self.max_retries:
+                if floods >= self.max_retries:
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+                floods += 1
+                if on_refused is not None and marked:
+                    await on_refused()
+                    marked = False
 
     # -- the limiter ----------------------------------------------------------------------------
 

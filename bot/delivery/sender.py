@@ -131,6 +131,7 @@ class Sender:
             self._check_group, skip_abandoned=True
         )
         self._marks: GroupCommit[int, bool] = GroupCommit(self._mark_group, skip_abandoned=True)
+        self._releases: GroupCommit[int, bool] = GroupCommit(self._release_group)
         self._outcomes: GroupCommit[Outcome, None] = GroupCommit(self._record_group)
         self._queue: asyncio.PriorityQueue[tuple[int, float, int, ClaimedDelivery]] = (
             asyncio.PriorityQueue()
@@ -226,7 +227,7 @@ class Sender:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for group in (self._checks, self._marks, self._outcomes):
+        for group in (self._checks, self._marks, self._releases, self._outcomes):
             await group.close()
         while not self._queue.empty():
             self._queue.get_nowait()
@@ -285,14 +286,22 @@ class Sender:
         started = False
 
         async def start_sending() -> None:
-            """Called once the rate limiter grants the slot, right before the HTTP call."""
+            """Called when the rate limiter grants the slot, right before the HTTP call."""
             nonlocal started
             started = await self._marks.submit(item.id)
             if not started:
                 raise LeaseLost
 
+        async def refused() -> None:
+            """Called on a 429: not sent, so back to claimed until the retry's slot."""
+            nonlocal started
+            released = await self._releases.submit(item.id)
+            started = False
+            if not released:
+                raise LeaseLost
+
         try:
-            sent = await self._send(item, message, start_sending)
+            sent = await self._send(item, message, start_sending, refused)
         except asyncio.CancelledError:
             raise
         except LeaseLost:
@@ -362,6 +371,20 @@ class Sender:
             ours = await DeliveryRepo(session).start_sending_many(delivery_ids, self.owner)
         return [delivery_id in ours for delivery_id in delivery_ids]
 
+    async def _release_group(self, delivery_ids: list[int]) -> list[bool]:
+        """Put rows Telegram refused with a 429 back to claimed (a 429 is not an attempt)."""
+        async with self.sessions() as session, session.begin():
+            repo = DeliveryRepo(session)
+            return [
+                await repo.release(
+                    delivery_id,
+                    owner=self.owner,
+                    error="Telegram asked to slow down (429): waiting for the pause",
+                    count_attempt=False,
+                )
+                for delivery_id in delivery_ids
+            ]
+
     async def _record_group(self, outcomes: list[Outcome]) -> list[None]:
         """Record final statuses."""
         async with self.sessions() as session, session.begin():
@@ -410,11 +433,16 @@ class Sender:
         )
 
     async def _send(
-        self, item: ClaimedDelivery, message: Draft, on_slot: Callable[[], Awaitable[None]]
+        self,
+        item: ClaimedDelivery,
+        message: Draft,
+        on_slot: Callable[[], Awaitable[None]],
+        on_refused: Callable[[], Awaitable[None]],
     ) -> Message:
         """Send the message (split if long; buttons on the last part) at the kind's priority.
 
-        `on_slot` runs once, when the first part's slot is granted, before its HTTP call.
+        `on_slot` runs when the first part's slot is granted, before its HTTP call, and
+        `on_refused` when Telegram answers that part 429 (then `on_slot` again for the retry).
         """
         parts = split_message(message.text) or ["…"]
         markup = keyboard(message.rows)
@@ -425,6 +453,7 @@ class Sender:
                 args: dict[str, Any] = {"priority": priority_of(item.kind)}
                 if index == 0:
                     args["on_slot"] = on_slot
+                    args["on_refused"] = on_refused
                 limit["rate_limit_args"] = args
             elif index == 0:
                 await on_slot()

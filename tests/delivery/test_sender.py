@@ -114,6 +114,34 @@ async def test_429_pauses_all_sending_then_delivers_without_counting_an_attempt(
     assert len(fake.sent(1)) == 2
 
 
+async def test_a_row_refused_with_429_waits_out_the_pause_as_claimed_not_sending(
+    app: BotApp, clock: FakeClock, fake: FakeRequest
+) -> None:
+    # A crash during the pause must not close it as "may have been sent": Telegram said no.
+    await add_user(app, 1)
+    await add_reminder(app, 1, due=clock())
+    fake.fail_chat(1, flood(30), times=1)
+    limiter = limiter_of(app)
+    seen: list[str] = []
+    async with running(app, workers=1) as eng:
+        timer = limiter.timer
+        wait = timer.sleep
+
+        async def sleep(seconds: float) -> None:
+            if limiter.paused_for > 0:
+                seen.extend(row.status for row in await deliveries(app))
+            await wait(seconds)
+
+        timer.sleep = sleep  # type: ignore[method-assign]
+        await eng.tick()
+        await eng.drain()
+    assert seen
+    assert set(seen) == {"claimed"}
+    [row] = await deliveries(app)
+    assert (row.status, row.attempts, row.error) == ("sent", 1, None)
+    assert len(fake.sent(1)) == 2
+
+
 async def test_a_429_the_limiter_gives_up_on_is_requeued_and_not_an_attempt(
     app: BotApp, clock: FakeClock, fake: FakeRequest
 ) -> None:

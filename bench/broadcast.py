@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import math
 import subprocess
 import sys
 import threading
@@ -48,6 +49,7 @@ from bench.common import (
 )
 from bench.fakeapi import Call
 from bench.fanout import statuses
+from bot.http import POOL_SIZE
 
 USER_BASE = 900_000_000  # the simulated users asking /food; never subscribers
 RATE = 1000  # SEND_RATE, and the fake API's limit per second
@@ -191,17 +193,25 @@ async def floor_client(url: str, total: int, workers: int) -> None:
             next_slot = max(next_slot + interval, now - 3 * interval)
             recent.append(now)
 
-    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    # Pools of POOL_SIZE connections, as the bot's (bot/http.py): one large httpx pool spends
+    # more time choosing a connection than sending.
+    shards = max(1, math.ceil(workers / POOL_SIZE))
+    size = math.ceil(workers / shards)
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    clients = [httpx.AsyncClient(limits=limits, timeout=30) for _ in range(shards)]
 
-        async def work() -> None:
-            for n in ids:
-                await slot()
-                body = {"chat_id": datagen.USER_ID_BASE + n, "text": f"Tip {n}"}
-                response = await client.post(f"{url}/sendMessage", json=body)
-                response.json()
+    async def work(client: httpx.AsyncClient) -> None:
+        for n in ids:
+            await slot()
+            body = {"chat_id": datagen.USER_ID_BASE + n, "text": f"Tip {n}"}
+            response = await client.post(f"{url}/sendMessage", data=body)
+            response.json()
 
-        await asyncio.gather(*(work() for _ in range(workers)))
+    try:
+        await asyncio.gather(*(work(clients[i % shards]) for i in range(workers)))
+    finally:
+        for client in clients:
+            await client.aclose()
 
 
 # -- figures ------------------------------------------------------------------------------------

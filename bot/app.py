@@ -35,6 +35,7 @@ from bot.delivery.courier import Courier
 from bot.delivery.ratelimit import TELEGRAM_MAX_PER_SECOND, PriorityRateLimiter
 from bot.delivery.sender import workers_for
 from bot.domain.timezones import Places
+from bot.http import ShardedRequest
 from bot.render import NO_PREVIEW
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def build_application(
     else:
         # One connection for every send that may be under way, and some for the replies.
         sends = workers_for(settings.send_rate, settings.sender_workers)
-        builder = builder.connection_pool_size(sends + REPLY_CONNECTIONS)
+        builder = builder.request(ShardedRequest(sends + REPLY_CONNECTIONS))
     app: BotApp = builder.build()
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)

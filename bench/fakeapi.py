@@ -79,11 +79,12 @@ class Call:
     text: str = ""  # as a client shows it (tags removed)
     callback_data: tuple[str, ...] = ()
     during_pause: bool = False  # arrived while a 429 the server sent was still in force
+    paid_broadcast: bool = False  # sent with allow_paid_broadcast
     file_size: int = 0  # bytes of an uploaded photo or document
 
 
 class _Server(ApiHttpServer):
-    request_queue_size = 256  # the fan-out opens many connections at once
+    request_queue_size = 2048  # the fan-out opens many connections at once (paid: ~1000)
 
 
 @dataclass
@@ -226,6 +227,7 @@ class BenchApi(ApiFront):
             for b in row
         )
         call = Call(now, method, chat_id, 200, callback_data=data)
+        call.paid_broadcast = params.get("allow_paid_broadcast") in (True, "true", "True")
         with self._cond:
             call.during_pause = now < self._paused_until
             field = FILE_FIELDS.get(method.lower())

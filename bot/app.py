@@ -13,6 +13,7 @@ in the same order where nothing polls (the offline console, and webhook mode in 
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,13 +26,14 @@ from telegram.request import BaseRequest
 
 from bot import handlers
 from bot.charts import ChartRenderer
-from bot.config import Settings
+from bot.config import PAID_MAX_PER_SECOND, Settings
 from bot.content import Content, load_content
 from bot.context import BotApp, BotApplication, BotContext, Clock, Deps, deps_of, utc_now
 from bot.db.locks import SqliteFileLock
 from bot.db.session import make_engine, make_sessions, upgrade_to_head
 from bot.delivery.courier import Courier
 from bot.delivery.ratelimit import TELEGRAM_MAX_PER_SECOND, PriorityRateLimiter
+from bot.delivery.sender import workers_for
 from bot.domain.timezones import Places
 from bot.render import NO_PREVIEW
 
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 CONSOLE_TOKEN = "100000:console-token"  # the offline console's fake Bot API accepts any token
 DISPATCH_JOB = "dispatcher"
 FIRST_TICK = 1.0  # seconds after the application starts
+REPLY_CONNECTIONS = 32  # HTTP connections kept beside the scheduled sends' own
 # The updates the handlers use (polling and setWebhook ask Telegram for these only).
 ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
 
@@ -54,10 +57,14 @@ def token_of(settings: Settings) -> str:
 def max_per_second(settings: Settings) -> int:
     """Return the most messages this process may send in any second.
 
-    With several workers (PostgreSQL) the replies of the others reach the token too, unseen
-    by this process's limiter: one message a second of Telegram's 30 is left for them.
+    Telegram's 30, or with PAID_BROADCAST the SEND_RATE asked for (at most 1000). With several
+    workers (PostgreSQL) the replies of the others reach the token too, unseen by this
+    process's limiter: one message a second is left for them.
     """
-    return TELEGRAM_MAX_PER_SECOND if settings.is_sqlite else TELEGRAM_MAX_PER_SECOND - 1
+    cap = TELEGRAM_MAX_PER_SECOND
+    if settings.paid_broadcast:
+        cap = min(PAID_MAX_PER_SECOND, max(cap, math.ceil(settings.send_rate)))
+    return cap if settings.is_sqlite else cap - 1
 
 
 def build_application(
@@ -87,6 +94,10 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # One connection for every send that may be under way, and some for the replies.
+        sends = workers_for(settings.send_rate, settings.sender_workers)
+        builder = builder.connection_pool_size(sends + REPLY_CONNECTIONS)
     app: BotApp = builder.build()
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)

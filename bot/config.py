@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bot.sqlite3"
 # Telegram's rule for setWebhook's secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
 WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+FREE_MAX_PER_SECOND = 30  # Telegram's broadcast limit per token
+PAID_MAX_PER_SECOND = 1000  # the limit with allow_paid_broadcast (Stars per message over 30/s)
 
 
 class Settings(BaseSettings):
@@ -25,7 +27,10 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     log_level: str = "INFO"
-    send_rate: float = Field(default=28.0, gt=0, le=30)
+    # Messages a second the bot sends in total. Telegram's free limit is about 30; with
+    # PAID_BROADCAST on, scheduled sends may go up to 1000 a second and Telegram charges Stars.
+    send_rate: float = Field(default=28.0, gt=0)
+    paid_broadcast: bool = False
     dispatch_every: float = Field(default=5.0, gt=0)  # seconds between dispatcher ticks
     dispatch_batch: int = Field(default=500, gt=0)  # rows claimed per transaction
     sender_workers: int = Field(default=8, gt=0)  # concurrent HTTP sends under the rate limit
@@ -103,6 +108,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 "WEBHOOK_SECRET is required with WEBHOOK_URL: the bot refuses every webhook"
                 " request without it, so forged updates are never handled"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _rate_fits_the_limit(self) -> Self:
+        """Refuse a SEND_RATE that Telegram would answer with 429s (or charge for unasked)."""
+        if self.paid_broadcast and self.send_rate > PAID_MAX_PER_SECOND:
+            raise ValueError(
+                f"SEND_RATE must be at most {PAID_MAX_PER_SECOND} messages a second: that is"
+                " Telegram's limit even for paid broadcasts"
+            )
+        if not self.paid_broadcast and self.send_rate > FREE_MAX_PER_SECOND:
+            raise ValueError(
+                f"SEND_RATE must be at most {FREE_MAX_PER_SECOND} messages a second (Telegram's"
+                " free limit); set PAID_BROADCAST=true to send up to"
+                f" {PAID_MAX_PER_SECOND} a second, paid in Telegram Stars"
             )
         return self
 

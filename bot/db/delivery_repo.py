@@ -12,7 +12,7 @@ row; SQLite (one bot process per file) has no row locks and needs none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -134,6 +134,18 @@ class OpenDelivery:
     delivery: ClaimedDelivery  # what the sender gets if this row is (re)claimed
     status: DeliveryStatus
     blocked: bool  # its user blocked the bot
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A final status for a row its owner holds (recorded in groups: `finish_many`)."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    only_from: DeliveryStatus = SENDING  # the status the row must still have
+    error: str | None = None
+    message_id: int | None = None
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,8 +414,13 @@ class DeliveryRepo:
 
     async def send_state(self, delivery_id: int) -> SendState | None:
         """Return the row's state, its user's and its schedule's, just before sending."""
+        return (await self.send_states([delivery_id])).get(delivery_id)
+
+    async def send_states(self, delivery_ids: Sequence[int]) -> dict[int, SendState]:
+        """Return `send_state` for many rows in one query (rows that are gone are left out)."""
         stmt = (
             select(
+                _D.c.id,
                 _D.c.status,
                 _D.c.claimed_by,
                 _D.c.due_utc,
@@ -428,38 +445,10 @@ class DeliveryRepo:
             .outerjoin(_U, _U.c.id == _D.c.user_id)
             .outerjoin(_T, and_(_D.c.kind == TIP, _T.c.id == _D.c.item_id))
             .outerjoin(_R, _R.c.id == _D.c.reminder_id)
-            .where(_D.c.id == delivery_id)
+            .where(_D.c.id.in_(list(delivery_ids)))
         )
-        row = (await (await self._conn()).execute(stmt)).first()
-        if row is None:
-            return None
-        return SendState(
-            status=row.status,
-            claimed_by=row.claimed_by,
-            due_utc=row.due_utc,
-            tip_id=row.tip_id,
-            attempts=row.attempts,
-            blocked=row.blocked_at is not None,
-            tip_active=row.tip_active,
-            reminder_exists=row.reminder_id is not None,
-            reminder_active=bool(row.reminder_active),
-            scheduled_utc=row.scheduled_utc,
-            hide_labels=bool(row.hide_labels),
-            rule=(
-                None
-                if row.local_time is None
-                else rule_from_columns(
-                    row.local_time,
-                    row.weekdays,
-                    row.every_days,
-                    row.anchor_date,
-                    row.until_date,
-                    bool(row.once),
-                )
-            ),
-            stock=row.stock,
-            per_dose=row.per_dose or 1,
-        )
+        rows = (await (await self._conn()).execute(stmt)).all()
+        return {row.id: _send_state(row) for row in rows}
 
     async def choose_tip(self, delivery_id: int, owner: str, tip_id: str | None) -> bool:
         """Record the tip a claimed row will send (chosen once: a retry sends the same one)."""
@@ -502,6 +491,71 @@ class DeliveryRepo:
             .values(**values)
         )
         return _rowcount(result) == 1
+
+    async def choose_tips(self, owner: str, choices: Sequence[tuple[int, str]]) -> None:
+        """Record, for many claimed rows of `owner`, the tip each will send (one statement)."""
+        if not choices:
+            return
+        stmt = (
+            update(_D)
+            .where(_D.c.id == bindparam("b_id"), _D.c.status == CLAIMED, _D.c.claimed_by == owner)
+            .values(tip_id=bindparam("b_tip_id"))
+        )
+        await (await self._conn()).execute(
+            stmt, [{"b_id": delivery_id, "b_tip_id": tip_id} for delivery_id, tip_id in choices]
+        )
+
+    async def start_sending_many(self, delivery_ids: Sequence[int], owner: str) -> set[int]:
+        """`start_sending` for many rows in one statement; return the ids that were ours."""
+        if not delivery_ids:
+            return set()
+        stmt = (
+            update(_D)
+            .where(
+                _D.c.id.in_(list(delivery_ids)), _D.c.status == CLAIMED, _D.c.claimed_by == owner
+            )
+            .values(status=SENDING, attempts=_D.c.attempts + 1, claimed_at=self.db_now())
+            .returning(_D.c.id)
+        )
+        result = await (await self._conn()).execute(stmt)
+        return {int(row[0]) for row in result}
+
+    async def finish_many(self, owner: str, outcomes: Sequence[Outcome]) -> None:
+        """`finish` for many rows of `owner` in one statement (an executemany)."""
+        if not outcomes:
+            return
+        stmt = (
+            update(_D)
+            .where(
+                _D.c.id == bindparam("b_id"),
+                _D.c.status == bindparam("b_from"),
+                _D.c.claimed_by == owner,
+            )
+            .values(
+                status=bindparam("b_status"),
+                error=bindparam("b_error"),
+                message_id=func.coalesce(
+                    bindparam("b_message_id", type_=_D.c.message_id.type), _D.c.message_id
+                ),
+                sent_at=func.coalesce(
+                    bindparam("b_sent_at", type_=_D.c.sent_at.type), _D.c.sent_at
+                ),
+            )
+        )
+        await (await self._conn()).execute(
+            stmt,
+            [
+                {
+                    "b_id": outcome.delivery_id,
+                    "b_from": outcome.only_from,
+                    "b_status": outcome.status,
+                    "b_error": outcome.error,
+                    "b_message_id": outcome.message_id,
+                    "b_sent_at": outcome.sent_at,
+                }
+                for outcome in outcomes
+            ],
+        )
 
     async def release(
         self, delivery_id: int, *, owner: str, error: str | None, count_attempt: bool
@@ -580,6 +634,36 @@ class DeliveryRepo:
         )
         rows = (await (await self._conn()).execute(stmt)).all()
         return {status: int(count) for status, count in rows}
+
+
+def _send_state(row: Any) -> SendState:
+    return SendState(
+        status=row.status,
+        claimed_by=row.claimed_by,
+        due_utc=row.due_utc,
+        tip_id=row.tip_id,
+        attempts=row.attempts,
+        blocked=row.blocked_at is not None,
+        tip_active=row.tip_active,
+        reminder_exists=row.reminder_id is not None,
+        reminder_active=bool(row.reminder_active),
+        scheduled_utc=row.scheduled_utc,
+        hide_labels=bool(row.hide_labels),
+        rule=(
+            None
+            if row.local_time is None
+            else rule_from_columns(
+                row.local_time,
+                row.weekdays,
+                row.every_days,
+                row.anchor_date,
+                row.until_date,
+                bool(row.once),
+            )
+        ),
+        stock=row.stock,
+        per_dose=row.per_dose or 1,
+    )
 
 
 def _rowcount(result: Any) -> int:

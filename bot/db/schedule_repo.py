@@ -6,9 +6,11 @@ own queries (claims, outcomes, snoozes) live in `bot/db/delivery_repo.py`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Delivery, Dose, Reminder, TipSubscription, User
@@ -71,6 +73,42 @@ class SubscriptionRepo:
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def rotations_for_update(
+        self, subscription_ids: Sequence[int]
+    ) -> dict[int, tuple[str, int]]:
+        """Return {id: (rotation, cursor)} of many subscriptions, locked until the commit.
+
+        PostgreSQL locks the rows (a /tip at the same moment waits); on SQLite the caller's
+        transaction already holds the write lock (BEGIN IMMEDIATE), so nothing can move them.
+        """
+        stmt = (
+            select(TipSubscription.id, TipSubscription.rotation, TipSubscription.cursor)
+            .where(TipSubscription.id.in_(list(subscription_ids)))
+            .order_by(TipSubscription.id)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        rows = (await self.session.execute(stmt)).all()
+        return {row.id: (row.rotation, row.cursor) for row in rows}
+
+    async def store_rotations(self, rotations: dict[int, tuple[str, int]]) -> None:
+        """Save the rotations read with `rotations_for_update` (same transaction)."""
+        if not rotations:
+            return
+        table = cast(Table, TipSubscription.__table__)
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(rotation=bindparam("b_rotation"), cursor=bindparam("b_cursor"))
+        )
+        await self.session.execute(
+            stmt,
+            [
+                {"b_id": sid, "b_rotation": order, "b_cursor": cursor}
+                for sid, (order, cursor) in rotations.items()
+            ],
+        )
 
     async def count_active(self) -> int:
         """Return how many daily-tip subscriptions are active."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import uuid
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from bot.db.repositories import StateRepo
 from bot.delivery.dispatcher import RECOVERY_LEASE, Dispatcher, TickReport
 from bot.delivery.leader import AdvisoryLeader, Leadership, SoleLeader
 from bot.delivery.ratelimit import PriorityRateLimiter
-from bot.delivery.sender import Sender
+from bot.delivery.sender import Sender, workers_for
 from bot.domain.schedule import utc_midnight
 
 log = logging.getLogger(__name__)
@@ -59,14 +60,20 @@ class Courier:
             content,
             clock,
             owner=self.owner,
-            workers=settings.sender_workers,
+            workers=workers_for(settings.send_rate, settings.sender_workers),
             rng=rng,
+            paid_broadcast=settings.paid_broadcast,
         )
         self.dispatcher = Dispatcher(
             sessions,
             clock,
             self.sender,
             batch=settings.dispatch_batch,
+            # Enough claimed rows to keep sending at the full rate until the next tick.
+            high_water=max(
+                2 * settings.dispatch_batch,
+                math.ceil(2 * settings.send_rate * settings.dispatch_every),
+            ),
             owner=self.owner,
             lease=lease,
             retention=timedelta(days=settings.delivery_retention_days),

@@ -44,6 +44,12 @@ WINDOW = 1.05  # seconds
 # busy for a moment: a claim, a GC pause). Without it every stall would lose a slot and the rate
 # would sag below SEND_RATE; the window cap still bounds the catch-up. Longer gaps start afresh.
 CATCH_UP_SLOTS = 3
+# A granted send runs its `on_slot` (the sender commits the row `sending`) before its HTTP call,
+# and no further slot is handed out while too many are still getting ready, so sends reach the
+# wire in the order and at the spacing they were granted. At 30 a second that is one at a time;
+# at paid-broadcast rates one at a time would cap the rate at one commit per slot, so as many may
+# get ready together as the rate grants in this long (the sender commits them as one group).
+PRIMING_SPAN = 0.02  # seconds
 _EPSILON = 1e-6
 
 # Methods that put a message in a chat. Everything else is not limited.
@@ -111,6 +117,7 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
             raise ValueError("rate must be positive")
         self.interval = 1.0 / rate
         self.max_per_second = max_per_second
+        self.max_priming = max(1, int(rate * PRIMING_SPAN))
         self.max_retries = max_retries
         self.timer: Timer = timer or MonotonicTimer()
         self.granted = 0  # messages let through
@@ -174,12 +181,12 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
         for retry in itertools.count():
             await self.acquire(priority, weight=weight, order=order)
             if retry == 0 and on_slot is not None:
-                self._priming += 1  # no new slot until this request is on its way
+                self._priming += 1  # counted until this request is on its way
                 try:
                     await on_slot()
                 finally:
                     self._priming -= 1
-                    if not self._priming:
+                    if self._priming < self.max_priming:
                         self._primed.set()
                 if self._paused_until > self.timer.now():
                     # A 429 arrived while on_slot ran: that slot is void, wait for a new one
@@ -236,7 +243,7 @@ class PriorityRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 if future.done():  # its caller was cancelled
                     heapq.heappop(self._waiting)
                     continue
-                if self._priming:  # a granted send is still getting ready: it goes out first
+                if self._priming >= self.max_priming:  # granted sends go out first
                     self._primed.clear()
                     await self._primed.wait()
                     continue

@@ -1,7 +1,7 @@
 """The sender: sends claimed deliveries, most urgent first, and records each outcome.
 
 Claimed rows wait in a priority queue (reminders and snoozes before tips, then by due time).
-A few workers take them one at a time; each send goes through the token's rate limiter
+Workers take them one at a time; each send goes through the token's rate limiter
 (`ratelimit.py`), where user replies are served before any of them. For every row:
 
     claimed --(still ours, user not blocked, not too late)--> wait for the rate limiter's slot
@@ -9,9 +9,12 @@ A few workers take them one at a time; each send goes through the token's rate l
 
 `sending` is committed only once the slot is granted and just before the HTTP call, so a row
 waiting for its turn (a long 429 pause, a stop) is still `claimed`: never sent, safe to send
-later. After a crash, `sending` says exactly which rows may have reached the user (see
-`dispatcher.recover`). The outcome of every error is decided in `outcomes.py`; one failing chat
-never stops the workers.
+later. Each step's database work (the check before sending, the `sending` mark, the outcome) is
+done in groups (`batches.py`): every message reaching a step at the same moment shares one
+transaction, which is what lets the paid-broadcast rate (1000 a second) through one database.
+Enough workers run for the rate at a slow Bot API (`workers_for`). After a crash, `sending`
+says exactly which rows may have reached the user (see `dispatcher.recover`). The outcome of
+every error is decided in `outcomes.py`; one failing chat never stops the workers.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -33,7 +37,8 @@ from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
 from bot.content import Content
-from bot.db.delivery_repo import ClaimedDelivery, DeliveryRepo, SendState
+from bot.db.delivery_repo import ClaimedDelivery, DeliveryRepo, Outcome, SendState
+from bot.delivery.batches import GroupCommit
 from bot.delivery.messages import Draft, notes_for, reminder_message, tip_message
 from bot.delivery.outcomes import RETRY_BASE, Action, backoff, decide, describe
 from bot.delivery.ratelimit import PRIORITY_REMINDER, PRIORITY_TIP
@@ -41,11 +46,20 @@ from bot.domain.schedule import is_expired, is_late
 from bot.domain.timezones import zone_named
 from bot.domain.vocabulary import DeliveryKind, DeliveryStatus
 from bot.render import NO_PREVIEW, keyboard, split_message
-from bot.services.schedules import advance_rotation
+from bot.services.schedules import advance_rotations
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 5.0  # seconds a stopping sender waits for the sends under way
+# The longest Bot API round trip at which the send rate still holds. Sends under way follow
+# rate x round trip (Little's law): 28/s at 500 ms needs 14 at once, 1000/s at 200 ms needs 200.
+# Workers beyond that wait for the rate limiter's slot, which costs nothing.
+LATENCY_BUDGET = 1.0  # seconds
+
+
+def workers_for(rate: float, base: int) -> int:
+    """Return how many sends may be under way at once to hold `rate` up to LATENCY_BUDGET."""
+    return base + math.ceil(rate * LATENCY_BUDGET)
 
 
 @dataclass
@@ -59,6 +73,14 @@ class SenderStats:
     unknown: int = 0
     retried: int = 0
     requeued: int = 0  # after a 429
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A claimed row found still ours and worth sending, with the tip it will send."""
+
+    state: SendState
+    tip_id: str | None
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,7 @@ class Sender:
         workers: int = 8,
         rng: random.Random | None = None,
         retry_base: float = RETRY_BASE,
+        paid_broadcast: bool = False,
     ) -> None:
         """Send through `bot` as `owner`, record in `sessions`, read time from `clock`."""
         self.owner = owner
@@ -100,7 +123,15 @@ class Sender:
         self.workers = workers
         self.rng = rng or random.Random()
         self.retry_base = retry_base
+        self.paid_broadcast = paid_broadcast  # scheduled sends may go past 30/s, for Stars
         self.stats = SenderStats()
+        # The database work of each message, in groups (one transaction for every message that
+        # reaches the same step at the same moment; see batches.py).
+        self._checks: GroupCommit[ClaimedDelivery, _Checked | None] = GroupCommit(
+            self._check_group, skip_abandoned=True
+        )
+        self._marks: GroupCommit[int, bool] = GroupCommit(self._mark_group, skip_abandoned=True)
+        self._outcomes: GroupCommit[Outcome, None] = GroupCommit(self._record_group)
         self._queue: asyncio.PriorityQueue[tuple[int, float, int, ClaimedDelivery]] = (
             asyncio.PriorityQueue()
         )
@@ -195,6 +226,8 @@ class Sender:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for group in (self._checks, self._marks, self._outcomes):
+            await group.close()
         while not self._queue.empty():
             self._queue.get_nowait()
         self._held.clear()
@@ -236,34 +269,11 @@ class Sender:
     async def deliver(self, item: ClaimedDelivery) -> _Retry | None:
         """Send one claimed row and record the outcome; return a retry when one is due."""
         now = self.clock()
-        async with self.sessions() as session, session.begin():
-            repo = DeliveryRepo(session)
-            state = await repo.send_state(item.id)
-            if (
-                state is None
-                or state.status != DeliveryStatus.CLAIMED
-                or state.claimed_by != self.owner
-            ):
-                return None  # another worker recovered it, or it is closed already
-            closing = self._closing(item, state, now)
-            if closing is not None:
-                status, error = closing
-                await repo.finish(
-                    item.id,
-                    status,
-                    owner=self.owner,
-                    error=error,
-                    only_from=DeliveryStatus.CLAIMED,
-                )
-                self._count(status)
-                return None
-            tip_id = state.tip_id
-            if item.kind == DeliveryKind.TIP and not tip_id:
-                tip_ids = [tip.id for tip in self.content.tips]
-                tip_id = await advance_rotation(session, item.item_id, tip_ids, self.rng)
-                await repo.choose_tip(item.id, self.owner, tip_id)
-        item = replace(item, tip_id=tip_id)
-        message = self._render(item, now, state)
+        checked = await self._checks.submit(item)
+        if checked is None:
+            return None  # not ours any more, or closed without sending (recorded)
+        item = replace(item, tip_id=checked.tip_id)
+        message = self._render(item, now, checked.state)
         if message is None:
             await self._finish(
                 item,
@@ -277,8 +287,7 @@ class Sender:
         async def start_sending() -> None:
             """Called once the rate limiter grants the slot, right before the HTTP call."""
             nonlocal started
-            async with self.sessions() as session, session.begin():
-                started = await DeliveryRepo(session).start_sending(item.id, self.owner)
+            started = await self._marks.submit(item.id)
             if not started:
                 raise LeaseLost
 
@@ -292,11 +301,74 @@ class Sender:
             if not started:  # never on the wire: the row is still claimed, recovered later
                 log.warning("Delivery %s not sent: %s", item.id, describe(exc))
                 return None
-            return await self._failed(item, exc, state.attempts + 1)
+            return await self._failed(item, exc, checked.state.attempts + 1)
         await self._finish(
             item, DeliveryStatus.SENT, message_id=sent.message_id, sent_at=self.clock()
         )
         return None
+
+    # -- the database work, in groups -----------------------------------------------------------
+
+    async def _check_group(self, items: list[ClaimedDelivery]) -> list[_Checked | None]:
+        """Read the state of claimed rows; close those not worth sending; choose their tips."""
+        now = self.clock()
+        results: list[_Checked | None] = [None] * len(items)
+        closed: list[Outcome] = []
+        async with self.sessions() as session, session.begin():
+            repo = DeliveryRepo(session)
+            if any(item.kind == DeliveryKind.TIP for item in items):
+                await repo.lock_for_claim()  # SQLite: nothing moves a rotation until the commit
+            states = await repo.send_states([item.id for item in items])
+            need_tip: list[int] = []
+            for index, item in enumerate(items):
+                state = states.get(item.id)
+                if (
+                    state is None
+                    or state.status != DeliveryStatus.CLAIMED
+                    or state.claimed_by != self.owner
+                ):
+                    continue  # another worker recovered it, or it is closed already
+                closing = self._closing(item, state, now)
+                if closing is not None:
+                    status, error = closing
+                    closed.append(
+                        Outcome(item.id, status, only_from=DeliveryStatus.CLAIMED, error=error)
+                    )
+                    continue
+                results[index] = _Checked(state, state.tip_id)
+                if item.kind == DeliveryKind.TIP and not state.tip_id:
+                    need_tip.append(index)
+            if need_tip:
+                tip_ids = [tip.id for tip in self.content.tips]
+                chosen = await advance_rotations(
+                    session, [items[index].item_id for index in need_tip], tip_ids, self.rng
+                )
+                choices: list[tuple[int, str]] = []
+                for index, tip_id in zip(need_tip, chosen, strict=True):
+                    checked = results[index]
+                    assert checked is not None
+                    results[index] = replace(checked, tip_id=tip_id)
+                    if tip_id:
+                        choices.append((items[index].id, tip_id))
+                await repo.choose_tips(self.owner, choices)
+            await repo.finish_many(self.owner, closed)
+        for outcome in closed:
+            self._count(outcome.status)
+        return results
+
+    async def _mark_group(self, delivery_ids: list[int]) -> list[bool]:
+        """Commit rows `sending` whose slots were just granted; False for rows not ours."""
+        async with self.sessions() as session, session.begin():
+            ours = await DeliveryRepo(session).start_sending_many(delivery_ids, self.owner)
+        return [delivery_id in ours for delivery_id in delivery_ids]
+
+    async def _record_group(self, outcomes: list[Outcome]) -> list[None]:
+        """Record final statuses."""
+        async with self.sessions() as session, session.begin():
+            await DeliveryRepo(session).finish_many(self.owner, outcomes)
+        for outcome in outcomes:
+            self._count(outcome.status)
+        return [None] * len(outcomes)
 
     def _closing(
         self, item: ClaimedDelivery, state: SendState, now: datetime
@@ -362,6 +434,7 @@ class Sender:
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup if index == len(parts) - 1 else None,
                 link_preview_options=NO_PREVIEW,
+                allow_paid_broadcast=True if self.paid_broadcast else None,
                 **limit,
             )
         assert sent is not None  # split_message gave at least one part
@@ -424,10 +497,20 @@ class Sender:
                 self._count(DeliveryStatus.FAILED)
         return None
 
-    async def _finish(self, item: ClaimedDelivery, status: DeliveryStatus, **values: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            await DeliveryRepo(session).finish(item.id, status, owner=self.owner, **values)
-        self._count(status)
+    async def _finish(
+        self,
+        item: ClaimedDelivery,
+        status: DeliveryStatus,
+        *,
+        error: str | None = None,
+        message_id: int | None = None,
+        sent_at: datetime | None = None,
+        only_from: DeliveryStatus = DeliveryStatus.SENDING,
+    ) -> None:
+        """Record a final status (with the other rows finishing at the same moment)."""
+        await self._outcomes.submit(
+            Outcome(item.id, status, only_from, error, message_id=message_id, sent_at=sent_at)
+        )
 
     def _count(self, status: DeliveryStatus) -> None:
         if status == DeliveryStatus.SENT:

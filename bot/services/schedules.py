@@ -168,6 +168,36 @@ async def advance_rotation(
     return tip_id
 
 
+async def advance_rotations(
+    session: AsyncSession,
+    subscription_ids: Sequence[int],
+    tip_ids: Sequence[str],
+    rng: random.Random,
+) -> list[str | None]:
+    """`advance_rotation` for many daily tips at once: one tip per id, in the same order.
+
+    The rows are locked for the transaction (see `SubscriptionRepo.rotations_for_update`), so
+    no compare-and-swap is needed; a /tip at the same moment waits and then moves on from here.
+    An id listed twice gets two different tips.
+    """
+    if not tip_ids or not subscription_ids:
+        return [None] * len(subscription_ids)
+    repo = SubscriptionRepo(session)
+    current = await repo.rotations_for_update(subscription_ids)
+    moved: dict[int, tuple[str, int]] = {}
+    chosen: list[str | None] = []
+    for subscription_id in subscription_ids:
+        state = moved.get(subscription_id) or current.get(subscription_id)
+        if state is None:
+            chosen.append(None)  # the subscription is gone
+            continue
+        tip_id, order, cursor = next_tip(state[0], state[1], tip_ids, rng)
+        moved[subscription_id] = (order, cursor)
+        chosen.append(tip_id)
+    await repo.store_rotations(moved)
+    return chosen
+
+
 # --------------------------------------------------------------------------------------------
 # Reminders
 

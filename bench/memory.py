@@ -1,7 +1,7 @@
 """Resident memory of the bot: empty, 1 M subscribers at rest and in the peak, 100 k users.
 
     python -m bench.memory            # 0 / 100 k / 1 M subscribers, 100 k peak, 100 k users
-    python -m bench.memory --quick    # 0 / 10 k / 100 k subscribers, 10 k peak, 10 k users
+    python -m bench.memory --quick    # 0 / 10 k / 100 k subscribers, 10 k peak, 2 000 users
 
 What is measured is the resident set (from /proc/<pid>/statm) of `python -m bot` on SQLite
 against the local fake Bot API (bench/fakeapi.py), sampled every 0.25 s from a thread:
@@ -11,10 +11,10 @@ against the local fake Bot API (bench/fakeapi.py), sampled every 0.25 s from a t
   (quick: 10 k) the same with 100 000 subscribers at rest.
 * Then one process on 1 000 000 subscribers (quick: 100 000; local times spread over the day
   in 13 zones, 10 % of them at 09:00 Europe/Berlin), in three phases:
-  - at rest (`rss_1m_mb`): the median of the samples after `--settle` seconds and before the
-    peak. The peak's tips are made due `--lead` seconds after the bot is started (their
-    `next_due_utc` is moved there, as if the bot had started just before 09:00 in Berlin), so
-    the rest phase ends with 100 000 tips due at the same instant.
+  - at rest (`rss_1m_mb`): the median of the samples taken over `--samples` seconds after
+    `--settle` seconds. Then, with the bot running, the peak's tips are made due `--lead`
+    seconds later (their `next_due_utc` is moved there in the database, as if it were just
+    before 09:00 in Berlin): 100 000 tips due at the same instant.
   - the peak (`rss_1m_peak_mb`): the MAXIMUM of the samples from that instant until every
     peak tip has reached the fake API, or `--peak-window` seconds have passed (at 30 msg/s
     100 000 tips take an hour; with PAID_BROADCAST and SEND_RATE=1000 a few minutes). The
@@ -202,11 +202,6 @@ def big_run(db: Path, log: Path, plan: datagen.Plan, args: argparse.Namespace) -
     """The bot on the large database: at rest, the peak, then the users. Figures in bytes."""
     users = range(USERS_BASE, USERS_BASE + args.users)
     tally = Tally(datagen.peak_ids(plan), users)
-    started = time.monotonic()
-    due = datetime.now(UTC) + timedelta(seconds=args.lead)
-    due_at = started + args.lead
-    moved = datagen.move_peak(db, plan, due)
-    result: dict[str, Any] = {"peak_due": moved}
     with (
         BenchApi(TOKEN, limit=args.api_limit, on_call=tally) as api,
         running_bot(db, log, api, args.env) as (bot, polled, problems),
@@ -215,11 +210,12 @@ def big_run(db: Path, log: Path, plan: datagen.Plan, args: argparse.Namespace) -
         sampler.start()
         try:
             rest_from = polled + args.settle
-            if rest_from > due_at - 1:
-                raise SystemExit(
-                    f"--lead {args.lead} s leaves no time at rest: the bot polled after"
-                    f" {polled - started:.1f} s, and settles for {args.settle} s"
-                )
+            time.sleep(max(0.0, rest_from + args.samples - time.monotonic()))
+            rest_end = time.monotonic()
+            # The bot runs on; its database gets the peak (it reads due times at every tick).
+            due = datetime.now(UTC) + timedelta(seconds=args.lead)
+            due_at = time.monotonic() + args.lead
+            moved = datagen.move_peak(db, plan, due)
             time.sleep(max(0.0, due_at - time.monotonic()))
             say(f"peak: {moved:,} tips due now")
             peak_end = due_at + args.peak_window
@@ -246,7 +242,7 @@ def big_run(db: Path, log: Path, plan: datagen.Plan, args: argparse.Namespace) -
         first_fed, fed = api.first_fed, api.fed
         replies, users_answered = tally.replies, len(tally.answered)
         last_answer, rejected = tally.last_answer, tally.rejected
-    rest = sampler.between(rest_from, due_at)
+    rest = sampler.between(rest_from, rest_end)
     peak = sampler.between(due_at, peak_end)
     before_users = sampler.between(users_from - 2, users_from)
     during_users = sampler.between(users_from, users_end)
@@ -262,7 +258,8 @@ def big_run(db: Path, log: Path, plan: datagen.Plan, args: argparse.Namespace) -
         problems.append("no peak tip was sent while the peak was measured")
     users_s = (last_answer - first_fed) if last_answer and first_fed else float("nan")
     peak_s = (peak_last - due_at) if peak_last else float("nan")
-    result.update(
+    result: dict[str, Any] = dict(
+        peak_due=moved,
         rest=int(statistics.median(rest)),
         peak=max(peak),
         peak_median=int(statistics.median(peak)),
@@ -309,7 +306,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     jobs = 10_000 if args.quick else 100_000
     rss: dict[int, int] = {}
     problems: list[str] = []
-    with workdir() as tmp:
+    with workdir(args.keep) as tmp:
+        if args.keep:
+            say(f"databases and bot logs kept in {tmp}")
         for size in (0, small):
             db = tmp / f"subscribers-{size}.sqlite3"
             datagen.create(db, datagen.Plan(size, datetime.now(UTC)))
@@ -422,14 +421,15 @@ def main() -> int:
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.epilog = "\n".join(__doc__.splitlines()[4:])
-    parser.add_argument("--quick", action="store_true", help="100 k subscribers, 10 k users")
+    parser.add_argument("--quick", action="store_true", help="100 k subscribers, 2 000 users")
     parser.add_argument("--settle", type=float, default=12.0, help="seconds after polling starts")
     parser.add_argument("--samples", type=int, default=5, help="samples (1 s apart) at rest")
-    parser.add_argument("--lead", type=float, help="seconds from start to the peak (default: fit)")
+    parser.add_argument("--lead", type=float, default=5.0, help="seconds from rest to the peak")
     parser.add_argument("--peak-window", type=float, help="seconds the peak is sampled at most")
     parser.add_argument("--users", type=int, help="distinct users sending a command")
     parser.add_argument("--users-timeout", type=float, help="seconds to wait for their replies")
     parser.add_argument("--send-rate", type=float, help="the bot's SEND_RATE")
+    parser.add_argument("--keep", action="store_true", help="keep the databases and bot logs")
     args = parser.parse_args()
     if args.quick:
         args.settle = min(args.settle, 6.0)
@@ -444,17 +444,15 @@ def main() -> int:
     args.api_limit = PAID_RATE if args.paid else FREE_LIMIT
     if args.users is None:
         if args.paid:
-            args.users = 10_000 if args.quick else 100_000
+            args.users = 2_000 if args.quick else 100_000
         else:
             args.users = 1_000 if args.quick else 5_000
             say(
                 f"this bot has no PAID_BROADCAST: replies go out at {args.send_rate:g}/s, so"
                 f" {args.users:,} users (not 100 000); --users to choose"
             )
-    if args.lead is None:
-        args.lead = args.settle + args.samples + 8
     if args.peak_window is None:
-        args.peak_window = 30.0 if args.quick else 180.0
+        args.peak_window = 20.0 if args.quick else 180.0
     if args.users_timeout is None:
         args.users_timeout = 120 + 3 * args.users / min(args.send_rate, 200)
     finish(run(args))

@@ -197,6 +197,29 @@ def _insert(con: sqlite3.Connection, plan: Plan) -> None:
     flush()
 
 
+def peak_ids(plan: Plan) -> range:
+    """The user (= chat) ids of the peak subscribers: every tenth, from the first."""
+    if plan.all_due_at is not None or plan.peak_share > 0.1:
+        raise ValueError("the peak is every tenth subscriber: peak_share <= 0.1, no all_due_at")
+    return range(USER_ID_BASE, USER_ID_BASE + 10 * int(plan.subscribers * plan.peak_share), 10)
+
+
+def move_peak(path: Path, plan: Plan, at: datetime) -> int:
+    """Make the peak's tips due at `at` (as if the bot started just before 09:00 in
+    PEAK_ZONE); their local time stays PEAK_TIME. Return how many rows moved."""
+    ids = peak_ids(plan)
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        cur = con.execute(
+            "UPDATE tip_subscriptions SET next_due_utc = ?"
+            " WHERE user_id >= ? AND user_id < ? AND (user_id - ?) % 10 = 0",
+            (db_time(at), ids.start, ids.stop, ids.start),
+        )
+        return int(cur.rowcount)
+    finally:
+        con.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)

@@ -11,8 +11,9 @@ the update queue, the HTML check and the message shapes are those of the end-to-
 * `order_pause(seconds)`: the next message call is answered 429 with that `retry_after` (a
   long flood wait); with `enforce_pauses`, every message arriving during a pause gets a 429
   too, as Telegram answers;
-* long-polled getUpdates fed by `push_message` / `push_callback` (a simulated user), or,
-  with a `balancer` (webhook mode), each update posted to the next worker's webhook in turn;
+* long-polled getUpdates fed by `push_message` / `push_callback` (a simulated user), or by
+  `feed` (many users: each update made only when a getUpdates asks for it), or, with a
+  `balancer` (webhook mode), each update posted to the next worker's webhook in turn;
 * setWebhook checked and recorded;
 * every message call is recorded with its arrival time, chat, status and text.
 
@@ -27,7 +28,7 @@ import collections
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -112,6 +113,8 @@ class BenchApi(ApiFront):
     balancer: RoundRobin | None = None  # set: updates are posted to webhooks, not polled
     webhooks: list[Record] = field(default_factory=list)  # every setWebhook, in order
     posted: list[tuple[int, int, int]] = field(default_factory=list)  # (update, worker, status)
+    fed: int = 0  # updates handed out from `feed`
+    first_fed: float | None = None  # time.monotonic() the first of them was handed out
 
     server_class: ClassVar[type[ApiHttpServer]] = _Server
     max_poll: ClassVar[float] = 30
@@ -121,6 +124,7 @@ class BenchApi(ApiFront):
         self._paused_until = 0.0
         self._pause_next = 0  # seconds: the next message call is answered 429 with this
         self._rng = random.Random(self.seed)
+        self._feed: Iterator[Record] | None = None
         self._open()
 
     def reopen(self) -> None:
@@ -140,6 +144,21 @@ class BenchApi(ApiFront):
         message_id = next(self._message_ids)
         message = user_message(message_id, text, user_id=user_id, first_name=first_name)
         return self.push_update({"message": message})
+
+    def message_update(self, text: str, *, user_id: int, first_name: str = "Bench") -> Record:
+        """A private message from `user_id` as an update without its update_id."""
+        message_id = next(self._message_ids)
+        return {"message": user_message(message_id, text, user_id=user_id, first_name=first_name)}
+
+    def feed(self, updates: Iterator[Record]) -> None:
+        """Hand out `updates` through getUpdates after those already queued.
+
+        Each is taken from the iterator only when a getUpdates asks for more (up to its
+        `limit`), so 100 000 simulated users cost neither a queue nor a rescan of one.
+        """
+        with self._cond:
+            self._feed = updates
+            self._cond.notify_all()
 
     def push_callback(self, data: str, message_id: int, *, user_id: int) -> int:
         """Queue a button press on a message the bot sent to `user_id`."""
@@ -288,6 +307,24 @@ class BenchApi(ApiFront):
         if name in ("editmessagereplymarkup", "deletemessage"):
             return True
         raise ApiError(404, "Not Found")
+
+    def _get_updates(self, params: Record) -> list[Record]:
+        if self._feed is not None:
+            offset = int(params.get("offset") or 0)
+            limit = int(params.get("limit") or 100)
+            with self._cond:
+                if offset > 0:  # confirmed: drop them before topping up
+                    self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                while self._feed is not None and len(self._updates) < limit:
+                    update = next(self._feed, None)
+                    if update is None:
+                        self._feed = None
+                        break
+                    self._updates.append({"update_id": next(self._update_ids), **update})
+                    self.fed += 1
+                    if self.first_fed is None:
+                        self.first_fed = time.monotonic()
+        return super()._get_updates(params)
 
     def _polled(self) -> None:
         if self.first_get_updates is None:

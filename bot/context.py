@@ -91,7 +91,7 @@ _SCOPE: contextvars.ContextVar[UpdateScope | None] = contextvars.ContextVar(
 
 
 class BotApplication(Application[Any, Any, Any, Any, Any, Any]):
-    """PTB's Application with one database scope around each update."""
+    """PTB's Application with one database scope around each update, and no per-user memory."""
 
     async def process_update(self, update: object) -> None:
         """Handle the update inside its own scope, closed however the handlers end."""
@@ -102,6 +102,15 @@ class BotApplication(Application[Any, Any, Any, Any, Any, Any]):
         finally:
             _SCOPE.reset(token)
             await scope.close()
+
+    def _mark_for_persistence_update(self, *, update: object = None, job: Any = None) -> None:
+        """Remember nothing for a persistence the bot does not have.
+
+        PTB adds the chat and user id of every update to two sets that only its persistence
+        empties; without one they would grow by every distinct user, forever.
+        """
+        if self.persistence is not None:
+            super()._mark_for_persistence_update(update=update, job=job)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

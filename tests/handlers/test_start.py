@@ -67,3 +67,14 @@ async def test_every_listed_command_has_a_handler(app: BotApp, chat: Chat) -> No
         reply = await chat.send(f"/{command.name}")
         assert reply, f"/{command.name} got no answer"
         assert "I don't know the command" not in reply, f"/{command.name} is not handled"
+
+
+async def test_the_application_keeps_nothing_per_user(app: BotApp, fake: FakeRequest) -> None:
+    # PTB, without a persistence, would remember every chat and user id it ever saw.
+    for user_id in range(5001, 5011):
+        reply = await Chat(app, fake, user_id=user_id).send("/food almonds")
+        assert "almond" in reply.lower()
+    assert not app.user_data
+    assert not app.chat_data
+    assert not app._user_ids_to_be_updated_in_persistence
+    assert not app._chat_ids_to_be_updated_in_persistence

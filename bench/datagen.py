@@ -354,7 +354,7 @@ def database_url(url: str, name: str) -> str:
 
 
 async def _connect(url: str) -> Any:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     return await asyncpg.connect(asyncpg_dsn(url))
 

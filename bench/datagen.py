@@ -216,9 +216,9 @@ def _chunks(plan: Plan, store: Callable[[datetime], Any]) -> Iterator[tuple[Rows
 # What a bot that has run for a while holds in `deliveries`: one finished row per tip per day.
 # Each tip subscription gets the `days` occurrences before its next one (its local time on
 # each of the `days` local dates before, with the bot's own occurrence rule), from a small
-# table of (zone, local time, days back) computed here and joined in one INSERT ... SELECT.
-# Rows go in in the order of the occurrence key (subscription, then time): ids follow the
-# subscription rather than the clock, which the claim never reads, and the load stays fast.
+# table of (zone, local time, days back) computed here and joined in one INSERT ... SELECT
+# per day, oldest day first and in time order, so ids follow time as the dispatcher's own
+# inserts do.
 # Of each 1000 rows 10 are blocked, 15 expired, 5 failed, 3 unknown, the rest sent (seconds to
 # minutes after their time).
 
@@ -262,23 +262,22 @@ def history_times(
             yield zone, local, k, due, day, due + sent_after
 
 
-def history_select() -> str:
-    """The SELECT of every history row, in key order; joins the `history_time` table."""
-    r = "((t.id * 31 + h.days_back * 17) % 1000)"
+def history_select(k: int) -> str:
+    """The SELECT of the history `k` days back, in time order; joins `history_time`."""
+    r = f"((t.id * 31 + {k} * 17) % 1000)"
     return (
         "SELECT 'tip', t.id, t.user_id, u.chat_id, h.local_date, h.at, h.at,"
         f" CASE WHEN {r} < 10 THEN 'blocked' WHEN {r} < 25 THEN 'expired'"
         f" WHEN {r} < 30 THEN 'failed' WHEN {r} < 33 THEN 'unknown' ELSE 'sent' END,"
         f" CASE WHEN {r} BETWEEN 10 AND 24 THEN 0 ELSE 1 END, '{HISTORY_OWNER}', h.at,"
         f" CASE WHEN {r} >= 33 THEN h.sent END,"
-        f" CASE WHEN {r} >= 33 THEN t.id * 8 + h.days_back END, NULL, '',"
-        f" CASE WHEN {r} BETWEEN 10 AND 24 THEN NULL"
-        " ELSE 'tip-' || ((t.id + h.days_back) % 120) END,"
+        f" CASE WHEN {r} >= 33 THEN t.id * 8 + {k} END, NULL, '',"
+        f" CASE WHEN {r} BETWEEN 10 AND 24 THEN NULL ELSE 'tip-' || ((t.id + {k}) % 120) END,"
         f" CASE WHEN {r} < 10 THEN 'Forbidden: bot was blocked by the user'"
         f" WHEN {r} BETWEEN 25 AND 29 THEN 'Bad Request: chat not found' END"
         " FROM tip_subscriptions t JOIN users u ON u.id = t.user_id"
         " JOIN history_time h ON h.zone = u.time_zone AND h.local_time = t.local_time"
-        " WHERE t.next_due_utc IS NOT NULL ORDER BY t.id, h.days_back DESC"
+        f" AND h.days_back = {k} WHERE t.next_due_utc IS NOT NULL ORDER BY t.next_due_utc"
     )
 
 
@@ -294,10 +293,12 @@ def add_history(path: Path, days: int, now: datetime, *, quiet: bool = False) ->
         con.execute("PRAGMA synchronous=OFF")
         con.execute("PRAGMA cache_size=-1048576")
         con.execute("PRAGMA temp_store=MEMORY")
+        # Rows go in in time order, so the occurrence key and (status, due_utc) grow at their
+        # ends; only the user_id index (one scattered entry per row) is rebuilt afterwards.
         indexes = list(
             con.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL"
-                " AND tbl_name = 'deliveries'"
+                "SELECT name, sql FROM sqlite_master WHERE type='index'"
+                " AND name = 'ix_deliveries_user_id'"
             )
         )
         pairs = con.execute(
@@ -319,7 +320,8 @@ def add_history(path: Path, days: int, now: datetime, *, quiet: bool = False) ->
         )
         for name, _ in indexes:
             con.execute(f'DROP INDEX "{name}"')
-        con.execute(f"INSERT INTO deliveries ({HISTORY_COLUMNS}) {history_select()}")
+        for k in range(days, 0, -1):
+            con.execute(f"INSERT INTO deliveries ({HISTORY_COLUMNS}) {history_select(k)}")
         for _, sql in indexes:
             con.execute(sql)
         con.execute("DROP TABLE history_time")
@@ -510,12 +512,12 @@ async def pg_add_history(
         await con.execute("ANALYZE history_time")
         for statement in drop:
             await con.execute(statement)
-        # Without the ORDER BY: the hash join reads the subscriptions in their (id) order.
-        select = history_select().rpartition(" ORDER BY")[0]
-        await con.execute(f"INSERT INTO deliveries ({HISTORY_COLUMNS}) {select}")
+        for k in range(days, 0, -1):
+            await con.execute(f"INSERT INTO deliveries ({HISTORY_COLUMNS}) {history_select(k)}")
         for statement in create:
             await con.execute(statement)
-        await con.execute("VACUUM ANALYZE deliveries")
+        # ANALYZE, not VACUUM: the claim never reads these rows' heap pages, only the indexes.
+        await con.execute("ANALYZE deliveries")
         rows = int(await con.fetchval("SELECT count(*) FROM deliveries"))
     finally:
         await con.close()

@@ -128,7 +128,8 @@ class Delivery(Base):
     __table_args__ = (
         # One row per occurrence: a restart or a second worker never claims it twice, and a
         # schedule moved to later the same day is a new occurrence, so it is still sent.
-        UniqueConstraint("kind", "item_id", "scheduled_utc"),
+        # Time first: new rows land at the index's recent end, however long the history.
+        UniqueConstraint("scheduled_utc", "kind", "item_id"),
         Index("ix_deliveries_status_due_utc", "status", "due_utc"),
         {"sqlite_autoincrement": True},
     )

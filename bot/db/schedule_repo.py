@@ -195,9 +195,17 @@ class DoseRepo:
 
     async def snooze_of(self, delivery_id: int) -> Delivery | None:
         """Return the extra occurrence a snooze of this reminder message created, if any."""
+        # A snooze shares the occurrence of the message it snoozes: the whole occurrence key.
+        occurrence = (
+            select(Delivery.scheduled_utc).where(Delivery.id == delivery_id).scalar_subquery()
+        )
         stmt = (
             select(Delivery)
-            .where(Delivery.kind == DeliveryKind.SNOOZE, Delivery.item_id == delivery_id)
+            .where(
+                Delivery.scheduled_utc == occurrence,
+                Delivery.kind == DeliveryKind.SNOOZE,
+                Delivery.item_id == delivery_id,
+            )
             .order_by(Delivery.id)
             .limit(1)
         )

@@ -171,6 +171,8 @@ class AsyncBenchApi:
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:  # closing: end quietly (asyncio reports a cancelled
+            pass  # connection task as an error in its callback)
         finally:
             writer.close()
 

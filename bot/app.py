@@ -12,6 +12,7 @@ in the same order where nothing polls (the offline console, and webhook mode in 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import random
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 CONSOLE_TOKEN = "100000:console-token"  # the offline console's fake Bot API accepts any token
 DISPATCH_JOB = "dispatcher"
 FIRST_TICK = 1.0  # seconds after the application starts
+UPDATE_QUEUE_SIZE = 256  # updates fetched but not yet handled, at most
 REPLY_CONNECTIONS = 32  # HTTP connections kept beside the scheduled sends' own
 # The updates the handlers use (polling and setWebhook ask Telegram for these only).
 ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
@@ -92,6 +94,10 @@ def build_application(
         .rate_limiter(
             PriorityRateLimiter(settings.send_rate, max_per_second=max_per_second(settings))
         )
+        # Bounded: when updates come faster than they are handled, polling (or the webhook)
+        # waits instead of holding every one in memory; Telegram keeps the rest until the
+        # offset confirms them, so a crash does not lose them either.
+        .update_queue(asyncio.Queue(maxsize=UPDATE_QUEUE_SIZE))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

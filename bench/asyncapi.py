@@ -34,6 +34,7 @@ from bench.fakeapi import BOT_USER, Call
 from harness.fake_bot_api_server import (
     ApiError,
     Record,
+    body_params,
     bot_message,
     chat_id_of,
     decode_param,
@@ -185,7 +186,7 @@ class AsyncBenchApi:
             if match[1] != self.token:
                 raise ApiError(401, "Unauthorized")
             params: Record = {k: decode_param(v) for k, v in parse_qsl(url.query)}
-            params.update(_params(headers, body))
+            params.update(body_params(headers.get("content-type", ""), body))
             result = await self._method(match[2].lower(), params)
             return 200, {"ok": True, "result": result}
         except ApiError as exc:
@@ -258,18 +259,3 @@ class AsyncBenchApi:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), wait)
         return list(self._updates[:limit])
-
-
-def _params(headers: dict[str, str], body: bytes) -> Record:
-    if not body:
-        return {}
-    kind = headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "application/json":
-        data = json.loads(body)
-        if not isinstance(data, dict):
-            raise ApiError(400, "Bad Request: parameters must be an object")
-        return data
-    if kind == "application/x-www-form-urlencoded":
-        pairs = parse_qsl(body.decode(), keep_blank_values=True)
-        return {k: decode_param(v) for k, v in pairs}
-    raise ApiError(400, f"Bad Request: unsupported content type {kind!r}")

@@ -25,9 +25,7 @@ import collections
 import math
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,10 +46,9 @@ from bench.common import (
     workdir,
 )
 from bench.fakeapi import Call
-from bench.fanout import statuses
+from bench.fanout import USER_BASE, ask_food, statuses
 from bot.http import POOL_SIZE
 
-USER_BASE = 900_000_000  # the simulated users asking /food; never subscribers
 RATE = 1000  # SEND_RATE, and the fake API's limit per second
 WINDOW = 1.05  # the bot's limiter checks its cap over this long (bot/delivery/ratelimit.py)
 SENDER_WORKERS = 8  # the SENDER_WORKERS default
@@ -89,7 +86,13 @@ def run_bot(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             if polled is None:
                 raise SystemExit(f"the bot did not start:\n{bot.log()[-3000:]}")
             say(f"bot polling after {polled - bot.started:.1f} s; draining {args.deliveries:,}")
-            asked = ask_until_drained(api, lambda: delivered[0] >= args.deliveries, args.timeout)
+            asked = ask_food(
+                api,
+                args.timeout,
+                every=0.5,
+                done=lambda: delivered[0] >= args.deliveries,
+                tail=2.0,
+            )
         finally:
             code = bot.stop()
         calls = api.snapshot()
@@ -114,26 +117,6 @@ def run_bot(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "row_statuses": rows,
         "problems": problems,
     }
-
-
-def ask_until_drained(
-    api: AsyncBenchApi, drained: Callable[[], bool], timeout: float
-) -> dict[int, float]:
-    """Send `/food almonds` every 0.5 s from a new user until every tip has arrived."""
-    asked: dict[int, float] = {}
-    started = time.monotonic()
-    pause = threading.Event()
-    n = 0
-    while time.monotonic() - started < timeout:
-        if drained():
-            break
-        user = USER_BASE + n
-        asked[user] = time.monotonic()
-        api.push_message("/food almonds", user_id=user)
-        n += 1
-        pause.wait(max(0.0, started + 0.5 * n - time.monotonic()))
-    pause.wait(2)  # the last replies
-    return asked
 
 
 # -- the floor ----------------------------------------------------------------------------------

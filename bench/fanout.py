@@ -24,9 +24,10 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench import datagen
 from bench.common import (
@@ -82,20 +83,38 @@ def run(args: argparse.Namespace, latency: float) -> dict[str, Any]:
     return report(args, latency, calls, asked, replies, stopped_at, rows, problems)
 
 
-def ask_food(api: BenchApi, duration: float) -> dict[int, float]:
-    """Send `/food almonds` every 2 s from a new user until `duration` has passed."""
+def ask_food(
+    api: Asker,
+    duration: float,
+    *,
+    every: float = 2.0,
+    done: Callable[[], bool] | None = None,
+    tail: float = 3.0,
+) -> dict[int, float]:
+    """Send `/food almonds` every `every` s from a new user until `duration` has passed (or
+    `done()` says so); then wait `tail` s for the last replies. Return user -> time asked."""
     asked: dict[int, float] = {}
     started = time.monotonic()
     n = 0
     stop = threading.Event()
     while time.monotonic() - started < duration:
+        if done is not None and done():
+            break
         user = USER_BASE + n
         asked[user] = time.monotonic()
         api.push_message("/food almonds", user_id=user)
         n += 1
-        stop.wait(max(0.0, started + 2 * n - time.monotonic()))
-    stop.wait(3)  # the last replies
+        stop.wait(max(0.0, started + every * n - time.monotonic()))
+    stop.wait(tail)  # the last replies
     return asked
+
+
+class Asker(Protocol):
+    """A fake Bot API a simulated user can write to."""
+
+    def push_message(self, text: str, *, user_id: int) -> object:
+        """Queue a private message from `user_id` for getUpdates."""
+        ...
 
 
 def statuses(db: Path) -> dict[str, int]:

@@ -234,6 +234,27 @@ def media_message(
     return message
 
 
+def body_params(content_type: str, body: bytes) -> Record:
+    """The parameters of a request body: JSON, a form, or multipart (file uploads)."""
+    if not body:
+        return {}
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "application/json":
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise ApiError(400, "Bad Request: invalid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "Bad Request: parameters must be an object")
+        return data
+    if kind == "application/x-www-form-urlencoded":
+        pairs = parse_qsl(body.decode(), keep_blank_values=True)
+        return {k: decode_param(v) for k, v in pairs}
+    if kind == "multipart/form-data":  # file uploads: sendPhoto, sendDocument
+        return multipart_params(content_type, body)
+    raise ApiError(400, f"Bad Request: unsupported content type {kind!r}")
+
+
 def multipart_params(content_type: str, body: bytes) -> Record:
     """Parse a multipart/form-data body: plain fields decoded, files as dicts with bytes."""
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
@@ -311,23 +332,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _params(self, body: bytes) -> Record:
-        if not body:
-            return {}
-        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if kind == "application/json":
-            try:
-                data = json.loads(body)
-            except ValueError:
-                raise ApiError(400, "Bad Request: invalid JSON") from None
-            if not isinstance(data, dict):
-                raise ApiError(400, "Bad Request: parameters must be an object")
-            return data
-        if kind == "application/x-www-form-urlencoded":
-            pairs = parse_qsl(body.decode(), keep_blank_values=True)
-            return {k: decode_param(v) for k, v in pairs}
-        if kind == "multipart/form-data":  # file uploads: sendPhoto, sendDocument
-            return multipart_params(self.headers.get("Content-Type") or "", body)
-        raise ApiError(400, f"Bad Request: unsupported content type {kind!r}")
+        return body_params(self.headers.get("Content-Type") or "", body)
 
 
 class ApiFront:

@@ -412,12 +412,9 @@ class DeliveryRepo:
 
     # -- the sender ---------------------------------------------------------------------------
 
-    async def send_state(self, delivery_id: int) -> SendState | None:
-        """Return the row's state, its user's and its schedule's, just before sending."""
-        return (await self.send_states([delivery_id])).get(delivery_id)
-
     async def send_states(self, delivery_ids: Sequence[int]) -> dict[int, SendState]:
-        """Return `send_state` for many rows in one query (rows that are gone are left out)."""
+        """Return each row's state, its user's and its schedule's, just before sending (one query;
+        rows that are gone are left out)."""
         stmt = (
             select(
                 _D.c.id,
@@ -449,24 +446,6 @@ class DeliveryRepo:
         )
         rows = (await (await self._conn()).execute(stmt)).all()
         return {row.id: _send_state(row) for row in rows}
-
-    async def choose_tip(self, delivery_id: int, owner: str, tip_id: str | None) -> bool:
-        """Record the tip a claimed row will send (chosen once: a retry sends the same one)."""
-        result = await (await self._conn()).execute(
-            update(_D)
-            .where(_D.c.id == delivery_id, _D.c.status == CLAIMED, _D.c.claimed_by == owner)
-            .values(tip_id=tip_id)
-        )
-        return _rowcount(result) == 1
-
-    async def start_sending(self, delivery_id: int, owner: str) -> bool:
-        """Move a claimed row of `owner` to sending and renew its stamp; False if not ours."""
-        result = await (await self._conn()).execute(
-            update(_D)
-            .where(_D.c.id == delivery_id, _D.c.status == CLAIMED, _D.c.claimed_by == owner)
-            .values(status=SENDING, attempts=_D.c.attempts + 1, claimed_at=self.db_now())
-        )
-        return _rowcount(result) == 1
 
     async def finish(
         self,
@@ -506,7 +485,8 @@ class DeliveryRepo:
         )
 
     async def start_sending_many(self, delivery_ids: Sequence[int], owner: str) -> set[int]:
-        """`start_sending` for many rows in one statement; return the ids that were ours."""
+        """Move claimed rows of `owner` to sending and renew their stamps (one statement); return
+        the ids that were ours."""
         if not delivery_ids:
             return set()
         stmt = (

@@ -44,7 +44,7 @@ class GroupCommit(Generic[Item, Result]):
         self.skip_abandoned = skip_abandoned
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._runner: asyncio.Task[None] | None = None
-        self.groups = 0  # flushes run (for the benchmarks and /admin)
+        self.groups = 0  # flushes run, and the items they held (the tests read them)
         self.items = 0
 
     async def submit(self, item: Item) -> Result:

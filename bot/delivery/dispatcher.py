@@ -348,6 +348,13 @@ class TickReport:
     expiry_batches: int = 0  # transactions that only recorded items too late to send
     pruned: int = 0
 
+    def add(self, result: ClaimResult) -> None:
+        """Count what one claim (or expiry) transaction did."""
+        self.claimed += len(result.claimed)
+        self.expired += result.expired
+        self.skipped += result.skipped
+        self.conflicts += result.conflicts
+
 
 class Dispatcher:
     """Claims due rows in batches and queues them; one instance per process."""
@@ -426,10 +433,7 @@ class Dispatcher:
                 result = await expire_overdue(session, now, self.batch, owner=self.owner)
             self.sender.enqueue(result.claimed)  # (empty: every row was too late to send)
             report.expiry_batches += 1
-            report.claimed += len(result.claimed)
-            report.expired += result.expired
-            report.skipped += result.skipped
-            report.conflicts += result.conflicts
+            report.add(result)
             if not result.full:
                 return
 
@@ -454,10 +458,7 @@ class Dispatcher:
                 # Committed: only now may anything be sent.
                 self.sender.enqueue(result.claimed)
                 report.batches += 1
-                report.claimed += len(result.claimed)
-                report.expired += result.expired
-                report.skipped += result.skipped
-                report.conflicts += result.conflicts
+                report.add(result)
                 if not result.full:
                     break
             if backlog:  # rows wait for room: those too late to send need none, decide them
